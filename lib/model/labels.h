@@ -1,0 +1,71 @@
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "yaml/decode.h"
+
+namespace sdscope::model {
+
+// The 2.x label name rule: ^[a-zA-Z_][a-zA-Z0-9_]*$.
+bool is_valid_label_name(std::string_view name);
+
+// A label name field (source_labels, ...): validated when decoded.
+struct LabelName {
+  std::string value;
+  bool operator==(const LabelName&) const = default;
+};
+std::string parse_text(std::string_view text, LabelName& out);
+inline std::string format_text(const LabelName& n) { return n.value; }
+
+// A label map from a config (static labels, external_labels, ...): names are
+// validated when decoded, as model.LabelSet does.
+class LabelSet : public std::map<std::string, std::string> {};
+void decode_value(yaml::Decoder& d, yaml::Node n, LabelSet& out);
+
+// A target's labels: kept sorted by name so lookups are binary searches and
+// iteration order is the deterministic sorted order. An empty value means
+// "absent": set() with "" deletes.
+class Labels {
+public:
+  using Pair = std::pair<std::string, std::string>;
+
+  Labels() = default;
+  Labels(std::initializer_list<Pair> pairs);
+
+  // The value of name, or "" when absent.
+  std::string_view get(std::string_view name) const;
+  bool has(std::string_view name) const;
+  void set(std::string_view name, std::string_view value);
+  void erase(std::string_view name);
+
+  size_t size() const { return m_pairs.size(); }
+  bool empty() const { return m_pairs.empty(); }
+  auto begin() const { return m_pairs.begin(); }
+  auto end() const { return m_pairs.end(); }
+  const std::vector<Pair>& pairs() const { return m_pairs; }
+
+  // Removes every label for which pred(name) is true.
+  template <class Pred> void erase_if(Pred pred) {
+    std::erase_if(m_pairs, [&](const Pair& p) { return pred(p.first); });
+  }
+
+  bool operator==(const Labels&) const = default;
+  bool operator<(const Labels& o) const { return m_pairs < o.m_pairs; }
+
+private:
+  std::vector<Pair> m_pairs;
+};
+
+// A group of targets from one source of one provider (targetgroup.Group).
+struct TargetGroup {
+  std::vector<Labels> targets; // each normally has __address__
+  Labels labels;               // common to every target
+  std::string source;          // unique within its provider
+};
+
+} // namespace sdscope::model

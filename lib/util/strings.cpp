@@ -1,0 +1,167 @@
+#include "util/strings.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace sdscope::util {
+
+namespace {
+
+// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when invalid.
+size_t utf8_sequence(std::string_view s, size_t i, char32_t& rune) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t len = 0;
+  if (c < 0x80) {
+    rune = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    rune = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    rune = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    rune = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) {
+    return 0;
+  }
+  for (size_t k = 1; k < len; ++k) {
+    unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) {
+      return 0;
+    }
+    rune = (rune << 6) | (cc & 0x3F);
+  }
+  static constexpr char32_t k_min_rune[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (rune < k_min_rune[len] || rune > 0x10FFFF || (rune >= 0xD800 && rune <= 0xDFFF)) {
+    return 0;
+  }
+  return len;
+}
+
+} // namespace
+
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    char32_t rune = 0;
+    size_t len = utf8_sequence(s, i, rune);
+    if (len == 0) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string go_quote(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    char32_t rune = 0;
+    size_t len = utf8_sequence(s, i, rune);
+    if (len == 0) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
+      ++i;
+      continue;
+    }
+    switch (rune) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\a': out += "\\a"; break;
+    case '\b': out += "\\b"; break;
+    case '\f': out += "\\f"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    case '\v': out += "\\v"; break;
+    default:
+      if (rune < 0x20 || rune == 0x7F) {
+        out += fmt::format("\\x{:02x}", static_cast<unsigned>(rune));
+      } else if (rune >= 0x80 && rune < 0xA0) {
+        out += fmt::format("\\u{:04x}", static_cast<unsigned>(rune));
+      } else {
+        out.append(s.substr(i, len));
+      }
+    }
+    i += len;
+  }
+  out += '"';
+  return out;
+}
+
+std::string closest_match(std::string_view word, std::span<const std::string_view> candidates) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (std::string_view candidate : candidates) {
+    std::vector<size_t> row(candidate.size() + 1);
+    for (size_t j = 0; j <= candidate.size(); ++j) {
+      row[j] = j;
+    }
+    for (size_t i = 1; i <= word.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= candidate.size(); ++j) {
+        size_t above = row[j];
+        size_t cost = word[i - 1] == candidate[j - 1] ? 0 : 1;
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+        diagonal = above;
+      }
+    }
+    if (row[candidate.size()] < best_distance) {
+      best_distance = row[candidate.size()];
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string to_lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == sep) {
+      parts.emplace_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return parts;
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return false;
+  }
+  out.clear();
+  char buffer[65536];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) {
+    out.append(buffer, n);
+  }
+  bool ok = std::ferror(f) == 0;
+  std::fclose(f);
+  return ok;
+}
+
+} // namespace sdscope::util

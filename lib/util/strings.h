@@ -1,0 +1,28 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sdscope::util {
+
+// Quotes s the way Go's strconv.Quote does (%q): printable runes as is,
+// escapes for control characters, \xNN for bytes that are not valid UTF-8.
+std::string go_quote(std::string_view s);
+
+// True when s is well-formed UTF-8.
+bool valid_utf8(std::string_view s);
+
+// The candidate closest to word by edit distance, or "" when none is close
+// enough to be a plausible misspelling.
+std::string closest_match(std::string_view word, std::span<const std::string_view> candidates);
+
+bool starts_with(std::string_view s, std::string_view prefix);
+std::string to_lower_ascii(std::string_view s);
+std::vector<std::string> split(std::string_view s, char sep);
+
+// Reads a whole file; false when it cannot be opened or read.
+bool read_file(const std::string& path, std::string& out);
+
+} // namespace sdscope::util
