@@ -1,2 +1,32 @@
+// sdscope: inspect Prometheus scrape configs the way Prometheus v2.45 reads
+// them. One file per subcommand; this file wires them to CLI11.
 #include <cstdio>
-int main() { std::puts("sdscope " SDSCOPE_VERSION); }
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sdscope: validate Prometheus scrape configs and inspect their service discovery, exactly as "
+               "Prometheus v2.45 does."};
+  app.set_version_flag("--version", sdscope::cli::version_text());
+  app.require_subcommand(1);
+  sdscope::cli::CheckCommand check(app);
+  sdscope::cli::MechanismsCommand mechanisms(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    if (check.selected()) {
+      return check.run();
+    }
+    return mechanisms.run();
+  } catch (const std::exception& e) {
+    std::cerr << "sdscope: " << e.what() << '\n';
+    return 2;
+  }
+}

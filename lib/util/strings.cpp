@@ -98,7 +98,7 @@ std::string go_quote(std::string_view s) {
 
 std::string closest_match(std::string_view word, std::span<const std::string_view> candidates) {
   std::string best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  size_t best_distance = std::max<size_t>(1, word.size() / 6) + 1;
   for (std::string_view candidate : candidates) {
     std::vector<size_t> row(candidate.size() + 1);
     for (size_t j = 0; j <= candidate.size(); ++j) {

@@ -30,14 +30,14 @@ void Decoder::type_error_text(Node at, std::string message) {
   error(at, std::move(message), Stage::type);
 }
 
-void Checker::error_at(std::string_view field, std::string message) {
+void Checker::error_at(std::string_view field, std::string message, Stage stage) {
   Node key = m_node;
   for (size_t i = 0; i < m_node.size(); ++i) {
     if (m_node.key(i).text() == field) {
       key = m_node.key(i);
     }
   }
-  m_decoder.error(key, std::move(message));
+  m_decoder.error(key, std::move(message), stage);
 }
 
 void Checker::warning_at(std::string_view field, std::string message) {
@@ -231,6 +231,33 @@ bool scalar_float(Node n, double& value) {
   }
   value = std::strtod(text.c_str(), nullptr);
   return true;
+}
+
+std::string scalar_string(Node n) {
+  if (n.tag() != Tag::binary) {
+    return std::string(n.text());
+  }
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : n.text()) {
+    int value = c >= 'A' && c <= 'Z'   ? c - 'A'
+                : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                : c >= '0' && c <= '9' ? c - '0' + 52
+                : c == '+'             ? 62
+                : c == '/'             ? 63
+                                       : -1;
+    if (value < 0) {
+      continue; // padding and line breaks
+    }
+    buffer = (buffer << 6) | static_cast<uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xFF);
+    }
+  }
+  return out;
 }
 
 } // namespace sdscope::yaml

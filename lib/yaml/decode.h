@@ -124,8 +124,8 @@ private:
 class Checker {
 public:
   Checker(Decoder& decoder, Node node) : m_decoder(decoder), m_node(node) {}
-  void error(std::string message) { m_decoder.error(m_node, std::move(message)); }
-  void error_at(std::string_view field, std::string message);
+  void error(std::string message, Stage stage = Stage::hook) { m_decoder.error(m_node, std::move(message), stage); }
+  void error_at(std::string_view field, std::string message, Stage stage = Stage::hook);
   void warning_at(std::string_view field, std::string message);
   Node node() const { return m_node; }
   Node field(std::string_view name) const;
@@ -264,6 +264,9 @@ template <class T> void Decoder::decode_struct(Node n, T& out) {
     type_error(n, T::k_go_type);
     return;
   }
+  if constexpr (requires { T::decode_defaults(); }) {
+    out = T::decode_defaults(); // the hook starts from these, not from the parent's values
+  }
   size_t before = m_type_errors;
   FieldReader reader(*this, n, T::k_go_type);
   reader.run(out);
@@ -279,6 +282,8 @@ template <class T> void Decoder::decode_struct(Node n, T& out) {
 // converts it; false when the node is not a number or does not fit.
 bool scalar_integer(Node n, bool& negative, uint64_t& magnitude);
 bool scalar_float(Node n, double& value);
+// The string a scalar decodes to: its text, base64-decoded for !!binary.
+std::string scalar_string(Node n);
 
 template <class T> void Decoder::decode_scalar(Node n, T& out) {
   if (!n.is_scalar()) {
@@ -291,9 +296,9 @@ template <class T> void Decoder::decode_scalar(Node n, T& out) {
       error(n, std::move(message));
     }
   } else if constexpr (std::is_same_v<T, std::string>) {
-    out = std::string(n.text());
+    out = scalar_string(n);
   } else if constexpr (std::is_same_v<T, Secret>) {
-    out.value = std::string(n.text());
+    out.value = scalar_string(n);
   } else if constexpr (std::is_same_v<T, bool>) {
     if (n.tag() != Tag::bool_) {
       type_error(n, "bool");

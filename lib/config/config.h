@@ -1,0 +1,63 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/scrape_config.h"
+#include "config/sections.h"
+#include "util/result.h"
+#include "yaml/diagnostics.h"
+
+namespace sdscope::config {
+
+// A whole Prometheus configuration file (config.Config of v2.45).
+struct Config {
+  static constexpr std::string_view k_go_type = "config.plain";
+  GlobalConfig global = GlobalConfig::defaults();
+  AlertingConfig alerting;
+  std::vector<std::string> rule_files;
+  std::vector<std::string> scrape_config_files;
+  std::vector<std::optional<ScrapeConfig>> scrape_configs;
+  StorageConfig storage;
+  std::optional<TracingConfig> tracing;
+  std::vector<std::optional<RemoteWriteConfig>> remote_write;
+  std::vector<std::optional<RemoteReadConfig>> remote_read;
+  std::optional<std::map<std::string, yaml::Secret>> runtime; // 2.53, free-form here
+  std::optional<std::map<std::string, yaml::Secret>> otlp;    // 2.55
+
+  template <class V> void fields(V& v) {
+    v("global", global);
+    v.since("2.53", "runtime", runtime);
+    v("alerting", alerting);
+    v.path("rule_files", rule_files);
+    v.path("scrape_config_files", scrape_config_files);
+    v("scrape_configs", scrape_configs);
+    v("storage", storage);
+    v("tracing", tracing);
+    v("remote_write", remote_write);
+    v("remote_read", remote_read);
+    v.since("2.55", "otlp", otlp);
+  }
+  // Config.UnmarshalYAML's checks after the whole document is decoded.
+  void validate(yaml::Checker& c);
+};
+
+struct LoadOptions {
+  // Only the file itself and scrape_config_files, like promtool --syntax-only.
+  bool syntax_only = false;
+};
+
+// Reads, decodes and validates path and the scrape_config_files it names.
+// Every problem in the files goes to diagnostics; an error result means the
+// main file could not be read at all.
+Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, const LoadOptions& options = {});
+
+// Decodes a config from text (paths are not resolved), for tests.
+Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics);
+
+// The jobs of a loaded config, skipping null entries.
+std::vector<const ScrapeConfig*> jobs(const Config& config);
+
+} // namespace sdscope::config

@@ -1,0 +1,348 @@
+#include "scrape/populate.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "relabel/apply.h"
+#include "util/strings.h"
+
+namespace sdscope::scrape {
+
+namespace {
+
+constexpr std::string_view k_address = "__address__";
+constexpr std::string_view k_scheme = "__scheme__";
+constexpr std::string_view k_metrics_path = "__metrics_path__";
+constexpr std::string_view k_interval = "__scrape_interval__";
+constexpr std::string_view k_timeout = "__scrape_timeout__";
+constexpr std::string_view k_param_prefix = "__param_";
+constexpr std::string_view k_meta_prefix = "__meta_";
+
+// §5.1: the target's labels, then every group label whose name is not a key
+// of the target. model::Labels cannot hold a key with an empty value, so a
+// target whose `__address__` was empty (a null or "" entry of `targets`) has
+// no such key here; every target-group producer of Prometheus puts
+// `__address__` into each target, so a group-level `__address__` never fills
+// in and is skipped explicitly.
+model::Labels merge(const model::Labels& target, const model::Labels& group) {
+  model::Labels out;
+  auto t = target.begin();
+  auto g = group.begin();
+  // Both inputs are sorted: a sorted merge appends at the end of out.
+  while (t != target.end() || g != group.end()) {
+    if (g == group.end() || (t != target.end() && t->first <= g->first)) {
+      if (g != group.end() && t->first == g->first) {
+        ++g;
+      }
+      out.set(t->first, t->second);
+      ++t;
+    } else {
+      if (g->first != k_address) {
+        out.set(g->first, g->second);
+      }
+      ++g;
+    }
+  }
+  return out;
+}
+
+// net/url shouldEscape for the modes URL.String and Values.Encode use.
+enum class Escape { host, path, query };
+
+bool should_escape(unsigned char c, Escape mode) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+    return false;
+  }
+  if (mode == Escape::host) {
+    switch (c) {
+    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
+    case '=': case ':': case '[': case ']': case '<': case '>': case '"':
+      return false;
+    default: break;
+    }
+  }
+  switch (c) {
+  case '-': case '_': case '.': case '~':
+    return false;
+  case '$': case '&': case '+': case ',': case '/': case ':': case ';': case '=': case '?': case '@':
+    if (mode == Escape::path) {
+      return c == '?';
+    }
+    if (mode == Escape::query) {
+      return true;
+    }
+    break;
+  default: break;
+  }
+  return true;
+}
+
+void append_escaped(std::string& out, std::string_view s, Escape mode) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == ' ' && mode == Escape::query) {
+      out += '+';
+    } else if (should_escape(c, mode)) {
+      out += '%';
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+}
+
+void append_query_pair(std::string& out, std::string_view key, std::string_view value, bool& first) {
+  out += first ? '?' : '&';
+  first = false;
+  append_escaped(out, key, Escape::query);
+  out += '=';
+  append_escaped(out, value, Escape::query);
+}
+
+} // namespace
+
+HostPort split_host_port(std::string_view hostport) {
+  constexpr std::string_view missing_port = "missing port in address";
+  constexpr std::string_view too_many_colons = "too many colons in address";
+  auto fail = [](std::string_view why) { return HostPort{{}, {}, why}; };
+
+  size_t i = hostport.rfind(':');
+  if (i == std::string_view::npos) {
+    return fail(missing_port);
+  }
+  std::string_view host;
+  size_t j = 0;
+  size_t k = 0;
+  if (hostport[0] == '[') {
+    // Expect the first ']' just before the last ':'.
+    size_t end = hostport.find(']');
+    if (end == std::string_view::npos) {
+      return fail("missing ']' in address");
+    }
+    if (end + 1 == hostport.size()) {
+      return fail(missing_port);
+    }
+    if (end + 1 != i) {
+      return fail(hostport[end + 1] == ':' ? too_many_colons : missing_port);
+    }
+    host = hostport.substr(1, end - 1);
+    j = 1;
+    k = end + 1;
+  } else {
+    host = hostport.substr(0, i);
+    if (host.find(':') != std::string_view::npos) {
+      return fail(too_many_colons);
+    }
+  }
+  if (hostport.find('[', j) != std::string_view::npos) {
+    return fail("unexpected '[' in address");
+  }
+  if (hostport.find(']', k) != std::string_view::npos) {
+    return fail("unexpected ']' in address");
+  }
+  return HostPort{host, hostport.substr(i + 1), {}};
+}
+
+Populator::Populator(const JobSettings& job, PopulateOptions options)
+    : m_job(&job), m_options(options), m_interval(model::format_text(job.scrape_interval)),
+      m_timeout(model::format_text(job.scrape_timeout)) {
+  for (const auto& [key, values] : job.params) {
+    if (!values.empty()) {
+      m_params.emplace_back(fmt::format("{}{}", k_param_prefix, key), values.front());
+    }
+  }
+}
+
+std::string Populator::populate(model::Labels labels, Target& target) const {
+  const JobSettings& job = *m_job;
+  target.labels = model::Labels();
+  target.dropped_by = -1;
+
+  // 1. Job defaults where absent; discovered labels override them.
+  auto set_default = [&](std::string_view name, std::string_view value) {
+    if (!labels.has(name)) {
+      labels.set(name, value);
+    }
+  };
+  set_default("job", job.job_name);
+  set_default(k_interval, m_interval);
+  set_default(k_timeout, m_timeout);
+  set_default(k_metrics_path, job.metrics_path);
+  set_default(k_scheme, job.scheme);
+  // 2. Params, unconditionally (an empty first value deletes the label).
+  for (const auto& [name, value] : m_params) {
+    labels.set(name, value);
+  }
+  // 3. Discovered labels.
+  target.discovered = labels;
+  // 4. Relabeling.
+  relabel::ApplyResult result = relabel::apply(job.relabel_configs, labels);
+  if (!result.kept) {
+    target.dropped_by = result.dropped_by;
+    return "";
+  }
+  // 5.
+  std::string addr(labels.get(k_address));
+  if (addr.empty()) {
+    return "no address";
+  }
+  // 6. Default port (§5.3).
+  std::string scheme(labels.get(k_scheme));
+  HostPort split = split_host_port(addr);
+  bool add_port = !split.ok() && split_host_port(addr + ":1234").ok();
+  if (m_options.no_default_scrape_port) {
+    // Strip a port that is the scheme's default; `instance` keeps addr.
+    if ((scheme == "http" && split.port == "80") || (scheme == "https" && split.port == "443")) {
+      labels.set(k_address, split.host);
+    }
+  } else if (add_port) {
+    if (scheme == "http" || scheme.empty()) {
+      addr += ":80";
+    } else if (scheme == "https") {
+      addr += ":443";
+    } else {
+      // Prometheus shows the configured scheme, not __scheme__.
+      return fmt::format("invalid scheme: {}", util::go_quote(job.scheme));
+    }
+    labels.set(k_address, addr);
+  }
+  // 7.
+  if (addr.find('/') != std::string::npos) {
+    return fmt::format("{} is not a valid hostname", util::go_quote(addr));
+  }
+  // 8.-10. Interval and timeout as the labels now say.
+  std::string_view interval_text = labels.get(k_interval);
+  model::Duration interval;
+  if (std::string e = model::parse_text(interval_text, interval); !e.empty()) {
+    return "error parsing scrape interval: " + e;
+  }
+  if (interval.ms == 0) {
+    return "scrape interval cannot be 0";
+  }
+  std::string_view timeout_text = labels.get(k_timeout);
+  model::Duration timeout;
+  if (std::string e = model::parse_text(timeout_text, timeout); !e.empty()) {
+    return "error parsing scrape timeout: " + e;
+  }
+  if (timeout.ms == 0) {
+    return "scrape timeout cannot be 0";
+  }
+  if (timeout > interval) {
+    return fmt::format("scrape timeout cannot be greater than scrape interval ({} > {})",
+                       util::go_quote(timeout_text), util::go_quote(interval_text));
+  }
+  // 11.
+  labels.erase_if([](const std::string& name) { return util::starts_with(name, k_meta_prefix); });
+  // 12.
+  if (!labels.has("instance")) {
+    labels.set("instance", addr);
+  }
+  // 13. In sorted order, the first invalid value wins.
+  for (const auto& [name, value] : labels) {
+    if (!util::valid_utf8(value)) {
+      return fmt::format("invalid label value for {}: {}", util::go_quote(name), util::go_quote(value));
+    }
+  }
+  target.labels = std::move(labels);
+  return "";
+}
+
+void Populator::from_group(const model::TargetGroup& group, std::vector<Target>& out) const {
+  out.reserve(out.size() + group.targets.size());
+  for (size_t i = 0; i < group.targets.size(); ++i) {
+    Target& target = out.emplace_back();
+    if (std::string e = populate(merge(group.targets[i], group.labels), target); !e.empty()) {
+      target.error = fmt::format("instance {} in group {}: {}", i, group.source, e);
+    }
+  }
+}
+
+std::vector<Target> targets_from_group(const model::TargetGroup& group, const JobSettings& job,
+                                       PopulateOptions options) {
+  std::vector<Target> out;
+  Populator(job, options).from_group(group, out);
+  return out;
+}
+
+std::string scrape_url(const model::Labels& labels, const std::map<std::string, std::vector<std::string>>& params) {
+  std::string_view scheme = labels.get(k_scheme);
+  std::string_view host = labels.get(k_address);
+  std::string_view path = labels.get(k_metrics_path);
+
+  // url.URL{Scheme, Host, Path, RawQuery}.String() (Go 1.20).
+  std::string out;
+  out.reserve(scheme.size() + host.size() + path.size() + 16);
+  if (!scheme.empty()) {
+    out += scheme;
+    out += ':';
+  }
+  if (!scheme.empty() || !host.empty()) {
+    if (!host.empty() || !path.empty()) {
+      out += "//";
+    }
+    append_escaped(out, host, Escape::host);
+  }
+  std::string escaped_path;
+  if (path == "*") {
+    escaped_path = "*";
+  } else {
+    append_escaped(escaped_path, path, Escape::path);
+  }
+  if (!escaped_path.empty() && escaped_path[0] != '/' && !host.empty()) {
+    out += '/';
+  }
+  if (out.empty()) {
+    // A first path segment with a colon would read as a scheme.
+    std::string_view segment = std::string_view(escaped_path).substr(0, escaped_path.find('/'));
+    if (segment.find(':') != std::string_view::npos) {
+      out += "./";
+    }
+  }
+  out += escaped_path;
+
+  // Query: params overlaid with the `__param_<k>` labels, sorted by key.
+  const auto& pairs = labels.pairs();
+  auto l = std::lower_bound(pairs.begin(), pairs.end(), k_param_prefix,
+                            [](const model::Labels::Pair& p, std::string_view n) { return p.first < n; });
+  auto l_end = l;
+  while (l_end != pairs.end() && util::starts_with(l_end->first, k_param_prefix)) {
+    ++l_end;
+  }
+  auto p = params.begin();
+  bool first = true;
+  while (l != l_end || p != params.end()) {
+    std::string_view key = l != l_end ? std::string_view(l->first).substr(k_param_prefix.size()) : "";
+    if (p == params.end() || (l != l_end && key < std::string_view(p->first))) {
+      append_query_pair(out, key, l->second, first); // a label without a job param
+      ++l;
+    } else if (l == l_end || std::string_view(p->first) < key) {
+      for (const std::string& value : p->second) {
+        append_query_pair(out, p->first, value, first);
+      }
+      ++p;
+    } else { // the label replaces the first value
+      append_query_pair(out, key, l->second, first);
+      for (size_t i = 1; i < p->second.size(); ++i) {
+        append_query_pair(out, key, p->second[i], first);
+      }
+      ++l;
+      ++p;
+    }
+  }
+  return out;
+}
+
+model::Labels public_labels(const model::Labels& labels) {
+  model::Labels out;
+  for (const auto& [name, value] : labels) {
+    if (!util::starts_with(name, "__")) {
+      out.set(name, value);
+    }
+  }
+  return out;
+}
+
+} // namespace sdscope::scrape

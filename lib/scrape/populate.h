@@ -1,0 +1,101 @@
+#pragma once
+
+// Building targets from a target group for one job (scrape/target.go,
+// TargetsFromGroup / PopulateLabels / Target.URL, v2.45.0; spec/core.md §5).
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/duration.h"
+#include "model/labels.h"
+#include "relabel/rule.h"
+
+namespace sdscope::scrape {
+
+// What target building needs of a job; the config layer fills it from its
+// ScrapeConfig after inheritance from `global`.
+struct JobSettings {
+  std::string job_name;
+  model::Duration scrape_interval;
+  model::Duration scrape_timeout;
+  std::string metrics_path = "/metrics";
+  std::string scheme = "http";
+  std::map<std::string, std::vector<std::string>> params;
+  std::vector<relabel::Rule> relabel_configs;
+  bool honor_labels = false;
+};
+
+struct PopulateOptions {
+  bool no_default_scrape_port = false; // --enable-feature=no-default-scrape-port
+};
+
+// One entry of a target group after §5. Exactly one of three outcomes:
+// active (labels set), dropped by relabeling (dropped_by >= 0, labels empty)
+// or failed (error set, labels empty).
+struct Target {
+  model::Labels labels;     // full result incl. `__` labels, sorted; empty unless active
+  model::Labels discovered; // the labels before relabeling (§5.2 step 3)
+  int dropped_by = -1;      // index into relabel_configs of the dropping rule
+  // `instance <i> in group <source>: <error>`. Prometheus keeps nothing of a
+  // failed target; discovered is still filled here, for diagnostics.
+  std::string error;
+
+  bool active() const { return dropped_by < 0 && error.empty(); }
+  bool dropped() const { return dropped_by >= 0; }
+  bool failed() const { return !error.empty(); }
+};
+
+// Builds targets for one job. Everything that does not depend on the target
+// (rendered durations, `__param_*` names) is prepared once. The JobSettings
+// must outlive the Populator.
+class Populator {
+public:
+  explicit Populator(const JobSettings& job, PopulateOptions options = {});
+
+  // §5.2 on labels (the merged labels of one target, §5.1). Returns "" or the
+  // error without the `instance ...` prefix; fills target.labels,
+  // target.discovered and target.dropped_by.
+  std::string populate(model::Labels labels, Target& target) const;
+
+  // §5.1-§5.3 for every target of group, appended to out in group order.
+  void from_group(const model::TargetGroup& group, std::vector<Target>& out) const;
+
+  const JobSettings& job() const { return *m_job; }
+
+private:
+  const JobSettings* m_job;
+  PopulateOptions m_options;
+  std::string m_interval; // job interval rendered (§3.2)
+  std::string m_timeout;
+  std::vector<std::pair<std::string, std::string>> m_params; // `__param_<k>`, first value
+};
+
+// Convenience: one Target per entry of group.targets.
+std::vector<Target> targets_from_group(const model::TargetGroup& group, const JobSettings& job,
+                                       PopulateOptions options = {});
+
+// The scrape URL of a target (§5.4): scheme `__scheme__`, host `__address__`,
+// path `__metrics_path__` as Go's url.URL.String renders them, query = params
+// with each `__param_<k>` label replacing the first value of k (or adding
+// it), form-encoded sorted by key.
+std::string scrape_url(const model::Labels& labels, const std::map<std::string, std::vector<std::string>>& params);
+
+// The labels without any `__`-prefixed name (what series and UIs show).
+model::Labels public_labels(const model::Labels& labels);
+
+// Go's net.SplitHostPort (§3.5). On failure host and port are empty and error
+// is Go's reason ("missing port in address", "too many colons in address",
+// "missing ']' in address", "unexpected '[' in address",
+// "unexpected ']' in address"); Go's full message is
+// `address <hostport>: <reason>`.
+struct HostPort {
+  std::string_view host;
+  std::string_view port;
+  std::string_view error;
+  bool ok() const { return error.empty(); }
+};
+HostPort split_host_port(std::string_view hostport);
+
+} // namespace sdscope::scrape
