@@ -2,8 +2,42 @@
 
 #include <algorithm>
 
+#include "discovery/aws.h"
+#include "discovery/azure.h"
+#include "discovery/consul.h"
+#include "discovery/digitalocean.h"
+#include "discovery/dns.h"
+#include "discovery/docker.h"
+#include "discovery/dockerswarm.h"
+#include "discovery/ec2.h"
+#include "discovery/ecs.h"
+#include "discovery/elasticache.h"
+#include "discovery/eureka.h"
 #include "discovery/file.h"
+#include "discovery/gce.h"
+#include "discovery/hetzner.h"
 #include "discovery/http.h"
+#include "discovery/ionos.h"
+#include "discovery/kubernetes.h"
+#include "discovery/kuma.h"
+#include "discovery/lightsail.h"
+#include "discovery/linode.h"
+#include "discovery/marathon.h"
+#include "discovery/msk.h"
+#include "discovery/nerve.h"
+#include "discovery/nomad.h"
+#include "discovery/oci.h"
+#include "discovery/openstack.h"
+#include "discovery/outscale.h"
+#include "discovery/ovhcloud.h"
+#include "discovery/puppetdb.h"
+#include "discovery/rds.h"
+#include "discovery/scaleway.h"
+#include "discovery/serverset.h"
+#include "discovery/stackit.h"
+#include "discovery/triton.h"
+#include "discovery/uyuni.h"
+#include "discovery/vultr.h"
 
 namespace sdscope::discovery {
 
@@ -13,8 +47,42 @@ namespace {
 // that owns the mechanism's config block (and, later, its discoverer).
 // Prometheus v2.45 mechanisms first in key order; `since` marks later ones.
 constexpr Mechanism k_mechanisms[] = {
+    {"aws", "aws_sd_configs", &aws::parse_config, "3.8", false},
+    {"azure", "azure_sd_configs", &azure::parse_config},
+    {"consul", "consul_sd_configs", &consul::parse_config, {}, false},
+    {"digitalocean", "digitalocean_sd_configs", &digitalocean::parse_config},
+    {"dns", "dns_sd_configs", &dns::parse_config},
+    {"docker", "docker_sd_configs", &docker::parse_config},
+    {"dockerswarm", "dockerswarm_sd_configs", &dockerswarm::parse_config},
+    {"ec2", "ec2_sd_configs", &ec2::parse_config},
+    {"ecs", "ecs_sd_configs", &ecs::parse_config, "3.8", false},
+    {"elasticache", "elasticache_sd_configs", &elasticache::parse_config, "3.11", false},
+    {"eureka", "eureka_sd_configs", &eureka::parse_config},
     {"file", "file_sd_configs", &file::parse_config},
+    {"gce", "gce_sd_configs", &gce::parse_config},
+    {"hetzner", "hetzner_sd_configs", &hetzner::parse_config},
     {"http", "http_sd_configs", &http::parse_config},
+    {"ionos", "ionos_sd_configs", &ionos::parse_config},
+    {"kubernetes", "kubernetes_sd_configs", &kubernetes::parse_config, {}, false},
+    {"kuma", "kuma_sd_configs", &kuma::parse_config, {}, false},
+    {"lightsail", "lightsail_sd_configs", &lightsail::parse_config},
+    {"linode", "linode_sd_configs", &linode::parse_config, {}, false},
+    {"marathon", "marathon_sd_configs", &marathon::parse_config},
+    {"msk", "msk_sd_configs", &msk::parse_config, "3.10", false},
+    {"nerve", "nerve_sd_configs", &nerve::parse_config},
+    {"nomad", "nomad_sd_configs", &nomad::parse_config, {}, false},
+    {"oci", "oci_sd_configs", &oci::parse_config, "3.14", false},
+    {"openstack", "openstack_sd_configs", &openstack::parse_config},
+    {"outscale", "outscale_sd_configs", &outscale::parse_config, "3.12", false},
+    {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config},
+    {"puppetdb", "puppetdb_sd_configs", &puppetdb::parse_config},
+    {"rds", "rds_sd_configs", &rds::parse_config, "3.11", false},
+    {"scaleway", "scaleway_sd_configs", &scaleway::parse_config},
+    {"serverset", "serverset_sd_configs", &serverset::parse_config},
+    {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false},
+    {"triton", "triton_sd_configs", &triton::parse_config},
+    {"uyuni", "uyuni_sd_configs", &uyuni::parse_config},
+    {"vultr", "vultr_sd_configs", &vultr::parse_config},
 };
 
 } // namespace

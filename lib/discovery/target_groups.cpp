@@ -50,17 +50,14 @@ model::TargetGroup make_group(const std::vector<std::string>& targets, const std
 } // namespace
 
 Result<std::vector<model::TargetGroup>> parse_groups_json(std::string_view text) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) {
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-      return fail("unexpected end of JSON input");
-    }
-    try {
-      (void)nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      return fail(fmt::format("invalid JSON: {}", e.what()));
-    }
-    return fail("invalid JSON");
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return fail("unexpected end of JSON input");
+  }
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return fail(fmt::format("invalid JSON: {}", e.what()));
   }
   if (!doc.is_array()) {
     if (doc.is_null()) {

@@ -1,6 +1,272 @@
+// The checks `sdscope check` adds to loading a config (spec/core.md §1.1,
+// level L3): what promtool checks without --syntax-only, done for every job
+// and reported with locations, plus lint notes.
 #include "scrape/check.h"
 
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include "discovery/file.h"
+#include "discovery/target_groups.h"
+#include "scrape/populate.h"
+#include "util/strings.h"
+#include "yaml/visit.h"
+
 namespace sdscope::scrape {
+
+namespace {
+
+using yaml::Stage;
+
+// How promtool names the files it checks in its messages.
+std::string describe_file_field(std::string_view field) {
+  static const std::map<std::string_view, std::string_view> k_names = {
+      {"cert_file", "client cert file"},
+      {"key_file", "client key file"},
+      {"ca_file", "CA file"},
+      {"credentials_file", "authorization credentials or bearer token file"},
+      {"bearer_token_file", "authorization credentials or bearer token file"},
+      {"password_file", "basic auth password file"},
+      {"client_secret_file", "oauth2 client secret file"},
+      {"kubeconfig_file", "kubeconfig file"},
+  };
+  auto it = k_names.find(field);
+  if (it != k_names.end()) {
+    return std::string(it->second);
+  }
+  std::string name(field);
+  for (char& c : name) {
+    c = c == '_' ? ' ' : c;
+  }
+  return name;
+}
+
+std::vector<std::string> glob_files(const std::string& pattern) {
+  std::vector<std::string> files;
+  glob_t matches{};
+  if (glob(pattern.c_str(), GLOB_PERIOD, nullptr, &matches) == 0) {
+    for (size_t i = 0; i < matches.gl_pathc; ++i) {
+      files.emplace_back(matches.gl_pathv[i]);
+    }
+  }
+  globfree(&matches);
+  return files;
+}
+
+// "" when path exists, else why not (strerror of stat).
+std::string stat_error(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? "" : std::strerror(errno);
+}
+
+class Checker {
+public:
+  Checker(const config::Config& config, std::string path, yaml::Diagnostics& diagnostics,
+          const CheckOptions& options)
+      : m_config(config), m_path(std::move(path)), m_diagnostics(diagnostics), m_options(options) {}
+
+  void run() {
+    check_rule_files();
+    for (const config::ScrapeConfig* job : config::jobs(m_config)) {
+      check_job(*job);
+    }
+    for (const auto& am : m_config.alerting.alertmanagers) {
+      if (am) {
+        check_files(*am, m_path, {});
+      }
+    }
+    for (const auto& rw : m_config.remote_write) {
+      if (rw) {
+        check_files(*rw, m_path, {});
+      }
+    }
+    for (const auto& rr : m_config.remote_read) {
+      if (rr) {
+        check_files(*rr, m_path, {});
+      }
+    }
+  }
+
+private:
+  void check_rule_files() {
+    for (const std::string& pattern : m_config.rule_files) {
+      if (pattern.find('*') == std::string::npos && glob_files(pattern).empty()) {
+        m_diagnostics.warning(m_path, {},
+                              fmt::format("rule file {} does not point to an existing file (promtool fails this; "
+                                          "the Prometheus server ignores it)",
+                                          util::go_quote(pattern)));
+      }
+    }
+  }
+
+  // Every file a block names must exist for its HTTP client to work.
+  template <class T> void check_files(const T& block, const std::string& file, yaml::Mark mark) {
+    yaml::FileCollector collector;
+    yaml::walk(collector, const_cast<T&>(block));
+    for (const auto& f : collector.files) {
+      if (std::string why = stat_error(f.path); !why.empty()) {
+        m_diagnostics.error(file, mark,
+                            fmt::format("error checking {} {}: stat {}: {}", describe_file_field(f.field),
+                                        util::go_quote(f.path), f.path, why),
+                            Stage::content);
+      }
+    }
+  }
+
+  void check_job(const config::ScrapeConfig& job) {
+    yaml::Mark mark{job.line, 1};
+    check_files(job, job.file, mark);
+    JobSettings settings{job.job_name, job.scrape_interval, job.scrape_timeout, job.metrics_path, job.scheme,
+                         job.params, {}, job.honor_labels};
+    for (const auto& rule : job.relabel_configs) {
+      if (rule) {
+        settings.relabel_configs.push_back(*rule);
+      }
+    }
+    Populator populator(settings, {m_options.no_default_scrape_port});
+    lint_unreachable(job, mark);
+
+    for (size_t i = 0; i < job.sd.static_configs.size(); ++i) {
+      const auto& entry = job.sd.static_configs[i];
+      if (!entry) {
+        continue;
+      }
+      model::TargetGroup group;
+      for (const std::string& t : entry->targets) {
+        group.targets.push_back(model::Labels{{"__address__", t}});
+      }
+      for (const auto& [name, value] : entry->labels) {
+        group.labels.set(name, value);
+      }
+      group.source = std::to_string(i);
+      check_group(populator, group, job, job.file, yaml::Mark{entry->line, 1},
+                  fmt::format("static_configs[{}]", i));
+      lint_duplicate_targets(job, *entry);
+    }
+    for (const auto& sd : job.sd.configs) {
+      if (const auto* file_sd = dynamic_cast<const discovery::file::Config*>(sd.get())) {
+        check_file_sd(*file_sd, populator, job, mark);
+      }
+    }
+  }
+
+  void check_file_sd(const discovery::file::Config& file_sd, const Populator& populator,
+                     const config::ScrapeConfig& job, yaml::Mark mark) {
+    for (const std::string& pattern : file_sd.files) {
+      std::vector<std::string> matches = glob_files(pattern);
+      if (matches.empty()) {
+        m_diagnostics.warning(job.file, mark,
+                              fmt::format("file {} for file_sd in scrape job {} does not exist",
+                                          util::go_quote(pattern), util::go_quote(job.job_name)));
+      }
+      for (const std::string& path : matches) {
+        std::string text;
+        if (!util::read_file(path, text)) {
+          std::string why = std::strerror(errno);
+          m_diagnostics.error(path, {}, fmt::format("checking SD file {}: {}", util::go_quote(path), why),
+                              Stage::content);
+          continue;
+        }
+        std::vector<model::TargetGroup> groups;
+        std::string extension = util::to_lower_ascii(path.substr(path.rfind('.') + 1));
+        if (extension == "json") {
+          auto parsed = discovery::parse_groups_json(text);
+          if (!parsed) {
+            m_diagnostics.error(path, {}, fmt::format("checking SD file {}: {}", util::go_quote(path), parsed.error()),
+                                Stage::content);
+            continue;
+          }
+          groups = std::move(*parsed);
+        } else {
+          size_t before = m_diagnostics.error_count();
+          groups = discovery::parse_groups_yaml(text, path, m_diagnostics);
+          if (m_diagnostics.error_count() != before) {
+            continue;
+          }
+        }
+        for (size_t i = 0; i < groups.size(); ++i) {
+          groups[i].source = fmt::format("{}:{}", path, i);
+          groups[i].labels.set("__meta_filepath", path);
+          check_group(populator, groups[i], job, path, {}, fmt::format("group {}", i));
+        }
+      }
+    }
+  }
+
+  // Runs each target through relabeling and target label population; the
+  // targets Prometheus would fail to create are errors.
+  void check_group(const Populator& populator, const model::TargetGroup& group, const config::ScrapeConfig& job,
+                   const std::string& file, yaml::Mark mark, const std::string& where) {
+    std::vector<Target> targets;
+    populator.from_group(group, targets);
+    for (const Target& t : targets) {
+      if (t.failed()) {
+        m_diagnostics.error(file, mark, fmt::format("job {}, {}: {}", util::go_quote(job.job_name), where, t.error),
+                            Stage::content);
+      }
+    }
+  }
+
+  // A job with nothing to discover, or whose first rule drops every target.
+  void lint_unreachable(const config::ScrapeConfig& job, yaml::Mark mark) {
+    bool has_static = false;
+    for (const auto& g : job.sd.static_configs) {
+      has_static = has_static || (g && !g->targets.empty());
+    }
+    if (job.sd.configs.empty() && !has_static) {
+      m_diagnostics.warning(job.file, mark,
+                            fmt::format("job {} has no service discovery and no static targets: it can never have a "
+                                        "target",
+                                        util::go_quote(job.job_name)));
+      return;
+    }
+    for (const auto& rule : job.relabel_configs) {
+      if (!rule) {
+        continue;
+      }
+      relabel::Action a = rule->action.value;
+      bool constant_input = !rule->source_labels || rule->source_labels->empty();
+      if (constant_input && (a == relabel::Action::drop || a == relabel::Action::keep)) {
+        bool matches_empty = RE2::FullMatch("", *rule->regex.re);
+        if ((a == relabel::Action::drop) == matches_empty) {
+          m_diagnostics.warning(job.file, yaml::Mark{rule->line, 1},
+                                fmt::format("this {} rule without source_labels drops every target of job {}",
+                                            relabel::action_name(a), util::go_quote(job.job_name)));
+          return;
+        }
+      }
+      if (a != relabel::Action::replace) {
+        return; // later rules see labels that depend on the target
+      }
+    }
+  }
+
+  void lint_duplicate_targets(const config::ScrapeConfig& job, const config::StaticGroup& group) {
+    for (const std::string& t : group.targets) {
+      auto [it, inserted] = m_static_targets.emplace(t, job.job_name);
+      if (!inserted && it->second != job.job_name) {
+        m_diagnostics.warning(job.file, yaml::Mark{group.line, 1},
+                              fmt::format("static target {} of job {} is also a static target of job {}",
+                                          util::go_quote(t), util::go_quote(job.job_name), util::go_quote(it->second)));
+      }
+    }
+  }
+
+  const config::Config& m_config;
+  std::string m_path;
+  yaml::Diagnostics& m_diagnostics;
+  const CheckOptions& m_options;
+  std::map<std::string, std::string> m_static_targets; // target -> first job
+};
+
+} // namespace
 
 CheckResult check_config(const std::string& path, const CheckOptions& options) {
   CheckResult result;
@@ -10,6 +276,9 @@ CheckResult check_config(const std::string& path, const CheckOptions& options) {
     return result;
   }
   result.config = std::move(*loaded);
+  if (!options.syntax_only && result.diagnostics.error_count() == 0) {
+    Checker(*result.config, path, result.diagnostics, options).run();
+  }
   return result;
 }
 

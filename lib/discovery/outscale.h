@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+
+#include "discovery/sd_config.h"
+#include "model/duration.h"
+#include "net/http_config.h"
+
+namespace sdscope::discovery::outscale {
+
+// outscale_sd_configs (Prometheus 3.12+).
+struct Config : SdConfigBase<Config> {
+  static constexpr std::string_view k_mechanism = "outscale";
+  static constexpr std::string_view k_go_type = "outscale.plain";
+  std::string endpoint; // filled in from the region when empty
+  std::string region = "eu-west-2";
+  std::string access_key;
+  yaml::Secret secret_key;
+  std::string secret_key_file; // re-read on every refresh
+  model::Duration refresh_interval = model::Duration::seconds(60);
+  int port = 80;
+  net::HttpClientConfig http_client;
+
+  template <class V> void fields(V& v) {
+    v("endpoint", endpoint);
+    v("region", region);
+    v("access_key", access_key);
+    v("secret_key", secret_key);
+    v.path("secret_key_file", secret_key_file);
+    v("refresh_interval", refresh_interval);
+    v("port", port);
+    v.inline_(http_client);
+  }
+  void validate(yaml::Checker& c);
+  bool operator==(const Config&) const = default;
+};
+
+std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
+
+} // namespace sdscope::discovery::outscale

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "discovery/sd_config.h"
+#include "model/duration.h"
+
+namespace sdscope::discovery::serverset {
+
+struct Config : SdConfigBase<Config> {
+  static constexpr std::string_view k_mechanism = "serverset";
+  static constexpr std::string_view k_go_type = "zookeeper.plain";
+  std::vector<std::string> servers; // ZooKeeper host[:port]
+  std::vector<std::string> paths;   // znode paths, each starting with '/'
+  model::Duration timeout = model::Duration::seconds(10);
+
+  template <class V> void fields(V& v) {
+    v("servers", servers);
+    v("paths", paths);
+    v("timeout", timeout);
+  }
+  void validate(yaml::Checker& c) const;
+  bool operator==(const Config&) const = default;
+};
+
+std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
+
+// The checks shared by serverset and nerve, whose messages differ only in
+// the mechanism's name.
+void check_zookeeper(yaml::Checker& c, std::string_view mechanism, const std::vector<std::string>& servers,
+                     const std::vector<std::string>& paths);
+
+} // namespace sdscope::discovery::serverset
