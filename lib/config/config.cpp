@@ -81,7 +81,7 @@ void validate_jobs(std::vector<std::optional<ScrapeConfig>>& jobs, const GlobalC
       diagnostics.error(file, {}, "empty or null scrape config section", stage);
       continue;
     }
-    yaml::Mark mark{job->line, 1};
+    yaml::Mark mark = job->mark;
     if (std::string message = job->apply_global(global); !message.empty()) {
       diagnostics.error(file, mark, message, stage);
     }

@@ -32,7 +32,7 @@ void check_static_targets(yaml::Checker& c, const SdConfigs& sd) {
 }
 
 void ScrapeConfig::validate(yaml::Checker& c) {
-  line = c.node().mark().line;
+  mark = c.node().mark();
   file = c.decoder().file();
   size_t errors = c.decoder().diagnostics().error_count();
   sd.validate(c);

@@ -48,7 +48,7 @@ struct ScrapeConfig {
   net::HttpClientConfig http_client;
   RuleList relabel_configs;
   RuleList metric_relabel_configs;
-  uint32_t line = 0;
+  yaml::Mark mark; // where the job starts
   std::string file; // the file the job was read from
 
   // Keys Prometheus added after v2.45 (accepted with a lint note).

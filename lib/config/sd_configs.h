@@ -18,13 +18,13 @@ struct StaticGroup {
       "struct { Targets []string \"yaml:\\\"targets\\\"\"; Labels model.LabelSet \"yaml:\\\"labels\\\"\" }";
   std::vector<std::string> targets;
   model::LabelSet labels;
-  uint32_t line = 0;
+  yaml::Mark mark;
 
   template <class V> void fields(V& v) {
     v("targets", targets);
     v("labels", labels);
   }
-  void validate(yaml::Checker& c) { line = c.node().mark().line; }
+  void validate(yaml::Checker& c) { mark = c.node().mark(); }
   bool operator==(const StaticGroup& o) const { return targets == o.targets && labels == o.labels; }
 };
 

@@ -63,7 +63,12 @@ std::vector<std::string> glob_files(const std::string& pattern) {
 // "" when path exists, else why not (strerror of stat).
 std::string stat_error(const std::string& path) {
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? "" : std::strerror(errno);
+  if (::stat(path.c_str(), &st) == 0) {
+    return "";
+  }
+  std::string why = std::strerror(errno);
+  why[0] = static_cast<char>(std::tolower(why[0])); // Go's error texts are lower case
+  return why;
 }
 
 class Checker {
@@ -121,7 +126,7 @@ private:
   }
 
   void check_job(const config::ScrapeConfig& job) {
-    yaml::Mark mark{job.line, 1};
+    yaml::Mark mark = job.mark;
     check_files(job, job.file, mark);
     JobSettings settings{job.job_name, job.scrape_interval, job.scrape_timeout, job.metrics_path, job.scheme,
                          job.params, {}, job.honor_labels};
@@ -146,7 +151,7 @@ private:
         group.labels.set(name, value);
       }
       group.source = std::to_string(i);
-      check_group(populator, group, job, job.file, yaml::Mark{entry->line, 1},
+      check_group(populator, group, job, job.file, entry->mark,
                   fmt::format("static_configs[{}]", i));
       lint_duplicate_targets(job, *entry);
     }
@@ -252,7 +257,7 @@ private:
     for (const std::string& t : group.targets) {
       auto [it, inserted] = m_static_targets.emplace(t, job.job_name);
       if (!inserted && it->second != job.job_name) {
-        m_diagnostics.warning(job.file, yaml::Mark{group.line, 1},
+        m_diagnostics.warning(job.file, group.mark,
                               fmt::format("static target {} of job {} is also a static target of job {}",
                                           util::go_quote(t), util::go_quote(job.job_name), util::go_quote(it->second)));
       }
