@@ -15,11 +15,11 @@ namespace sdscope::config {
 
 namespace {
 
-// ^[^*]*(\*[^/]*)?$ : at most one '*', and no '/' after it.
+// ^[^*]*(\*[^/]*)?$ : no '/' after the first '*' (only the last path
+// element may hold wildcards).
 bool valid_file_pattern(std::string_view p) {
   size_t star = p.find('*');
-  return star == std::string_view::npos ||
-         (p.find('*', star + 1) == std::string_view::npos && p.find('/', star) == std::string_view::npos);
+  return star == std::string_view::npos || p.find('/', star) == std::string_view::npos;
 }
 
 std::string dir_of(const std::string& path) {
@@ -63,7 +63,7 @@ template <class T> bool decode_file(const std::string& path, const std::string& 
                                     yaml::Diagnostics& diagnostics, yaml::Stage syntax_stage) {
   auto doc = yaml::Document::parse(text);
   if (!doc) {
-    diagnostics.error(path, doc.error().mark, "yaml: " + doc.error().message, syntax_stage);
+    diagnostics.error(path, doc.error().mark, doc.error().message, syntax_stage);
     return false;
   }
   yaml::Decoder decoder(diagnostics, path);
@@ -190,7 +190,7 @@ Config load_text(std::string_view text, const std::string& name, yaml::Diagnosti
   Config config;
   auto doc = yaml::Document::parse(text);
   if (!doc) {
-    diagnostics.error(name, doc.error().mark, "yaml: " + doc.error().message);
+    diagnostics.error(name, doc.error().mark, doc.error().message);
     return config;
   }
   yaml::Decoder decoder(diagnostics, name);

@@ -16,6 +16,7 @@ namespace sdscope::config {
 struct StaticGroup {
   static constexpr std::string_view k_go_type =
       "struct { Targets []string \"yaml:\\\"targets\\\"\"; Labels model.LabelSet \"yaml:\\\"labels\\\"\" }";
+  static constexpr std::string_view k_go_name = "targetgroup.Group";
   std::vector<std::string> targets;
   model::LabelSet labels;
   yaml::Mark mark;

@@ -186,10 +186,6 @@ void TracingConfig::validate(yaml::Checker& c) {
                fmt::format("expected tracing client type to be to be http or grpc, but got {}", client_type));
     return;
   }
-  if (endpoint.empty()) {
-    c.error("tracing endpoint must be set");
-    return;
-  }
   for (const auto& [header, value] : headers) {
     if (util::to_lower_ascii(header) == "authorization") {
       c.error_at("headers", "custom authorization header configuration is not yet supported");
@@ -202,6 +198,10 @@ void TracingConfig::validate(yaml::Checker& c) {
   }
   if (!compression.empty() && compression != "gzip") {
     c.error_at("compression", fmt::format("invalid compression type {} provided, valid options: gzip", compression));
+    return;
+  }
+  if (endpoint.empty()) {
+    c.error("tracing endpoint must be set");
   }
 }
 

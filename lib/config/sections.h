@@ -19,6 +19,7 @@ namespace sdscope::config {
 
 struct GlobalConfig {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.GlobalConfig";
   model::Duration scrape_interval;
   model::Duration scrape_timeout;
   model::Duration evaluation_interval;
@@ -74,6 +75,7 @@ struct GlobalConfig {
 
 struct AlertmanagerConfig {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.AlertmanagerConfig";
   net::HttpClientConfig http_client;
   SdConfigs sd;
   std::string scheme = "http";
@@ -101,6 +103,7 @@ struct AlertmanagerConfig {
 
 struct AlertingConfig {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.AlertingConfig";
   RuleList alert_relabel_configs;
   std::vector<std::optional<AlertmanagerConfig>> alertmanagers;
 
@@ -113,10 +116,10 @@ struct AlertingConfig {
 
 struct QueueConfig {
   static constexpr std::string_view k_go_type = "config.QueueConfig";
-  int64_t capacity = 10000;
-  int64_t max_shards = 50;
-  int64_t min_shards = 1;
-  int64_t max_samples_per_send = 2000;
+  int capacity = 10000;
+  int max_shards = 50;
+  int min_shards = 1;
+  int max_samples_per_send = 2000;
   model::Duration batch_send_deadline = model::Duration::seconds(5);
   model::Duration min_backoff = {30};
   model::Duration max_backoff = model::Duration::seconds(5);
@@ -140,7 +143,7 @@ struct MetadataConfig {
   static constexpr std::string_view k_go_type = "config.MetadataConfig";
   bool send = true;
   model::Duration send_interval = model::Duration::minutes(1);
-  int64_t max_samples_per_send = 2000;
+  int max_samples_per_send = 2000;
 
   template <class V> void fields(V& v) {
     v("send", send);
@@ -188,6 +191,7 @@ struct AzureAdConfig {
 
 struct RemoteWriteConfig {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.RemoteWriteConfig";
   model::Url url;
   model::Duration remote_timeout = model::Duration::seconds(30);
   std::map<std::string, std::string> headers;
@@ -224,6 +228,7 @@ struct RemoteWriteConfig {
 
 struct RemoteReadConfig {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.RemoteReadConfig";
   model::Url url;
   model::Duration remote_timeout = model::Duration::minutes(1);
   std::map<std::string, std::string> headers;
@@ -255,7 +260,7 @@ struct StorageConfig {
   };
   struct Exemplars {
     static constexpr std::string_view k_go_type = "config.plain";
-    int64_t max_exemplars = 100000;
+    long max_exemplars = 100000;
     template <class V> void fields(V& v) { v("max_exemplars", max_exemplars); }
   };
   std::optional<Tsdb> tsdb;
@@ -269,6 +274,7 @@ struct StorageConfig {
 
 struct TracingConfig {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.TracingConfig";
   std::string client_type = "grpc";
   std::string endpoint;
   double sampling_fraction = 0;

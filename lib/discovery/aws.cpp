@@ -34,8 +34,8 @@ void Config::validate(yaml::Checker& c) const {
   // The key itself is 3.8's (noted where the key is read); later roles get
   // their own note.
   if (info->since != "3.8") {
-    c.warning_at("role", fmt::format("role {} is new in Prometheus {}; v2.45 rejects it", util::go_quote(role),
-                                     info->since));
+    c.warning_at("role",
+                 fmt::format("role {} is new in Prometheus {}; v2.45 rejects it", util::go_quote(role), info->since));
   }
   // Neither the EC2 filter check nor the HTTP client validation runs for
   // this key (3.14); the region is resolved at the first refresh.

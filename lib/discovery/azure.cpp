@@ -20,8 +20,8 @@ struct LaterMethod {
 constexpr LaterMethod k_later_methods[] = {{"SDK", "2.52"}, {"WorkloadIdentity", "3.11"}};
 
 // The cloud names autorest's EnvironmentFromName knows (upper-cased).
-constexpr std::string_view k_environments[] = {"AZURECHINACLOUD",   "AZUREGERMANCLOUD",       "AZURECLOUD",
-                                               "AZUREPUBLICCLOUD",  "AZUREUSGOVERNMENT",      "AZUREUSGOVERNMENTCLOUD",
+constexpr std::string_view k_environments[] = {"AZURECHINACLOUD",  "AZUREGERMANCLOUD",  "AZURECLOUD",
+                                               "AZUREPUBLICCLOUD", "AZUREUSGOVERNMENT", "AZUREUSGOVERNMENTCLOUD",
                                                "AZURESTACKCLOUD"};
 
 } // namespace
@@ -47,21 +47,18 @@ void Config::validate(yaml::Checker& c) const {
     }
   }
   if (authentication_method != "OAuth" && authentication_method != "ManagedIdentity") {
-    bool later = false;
+    // Later releases know more methods: still v2.45's error, with a note.
     for (const LaterMethod& m : k_later_methods) {
       if (authentication_method == m.name) {
-        later = true;
         c.warning_at("authentication_method",
                      fmt::format("authentication_method {} is new in Prometheus {}; v2.45 rejects it",
                                  util::go_quote(authentication_method), m.since));
       }
     }
-    if (!later) {
-      c.error_at("authentication_method",
-                 fmt::format("unknown authentication_type {}. Supported types are \"OAuth\" or \"ManagedIdentity\"",
-                             util::go_quote(authentication_method)));
-      return;
-    }
+    c.error_at("authentication_method",
+               fmt::format("unknown authentication_type {}. Supported types are \"OAuth\" or \"ManagedIdentity\"",
+                           util::go_quote(authentication_method)));
+    return;
   }
   // The environment is only resolved when the client is built, on every
   // refresh; an unknown name passes the load and then fails each refresh.

@@ -1,5 +1,5 @@
-// elasticache_sd (Prometheus 3.11+): ElastiCache serverless caches and cache nodes (AWS Query API, SigV4), in Prometheus 3.14
-// discovery/aws/elasticache.go. Config block only; see spec/sd-cloud.md §2.11.
+// elasticache_sd (Prometheus 3.11+): ElastiCache serverless caches and cache nodes (AWS Query API, SigV4), in
+// Prometheus 3.14 discovery/aws/elasticache.go. Config block only; see spec/sd-cloud.md §2.11.
 #include "discovery/elasticache.h"
 
 namespace sdscope::discovery::elasticache {

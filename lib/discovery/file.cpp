@@ -10,15 +10,14 @@
 namespace sdscope::discovery::file {
 
 bool valid_pattern(std::string_view pattern) {
-  // ^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$
+  // ^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$: no '/' after the first '*'.
   static constexpr std::string_view k_extensions[] = {".json", ".yml", ".yaml", ".JSON", ".YML", ".YAML"};
   bool has_extension = false;
   for (std::string_view ext : k_extensions) {
     if (pattern.size() > ext.size() && pattern.substr(pattern.size() - ext.size()) == ext) {
       std::string_view stem = pattern.substr(0, pattern.size() - ext.size());
       size_t star = stem.find('*');
-      if (star == std::string_view::npos ||
-          (stem.find('*', star + 1) == std::string_view::npos && stem.find('/', star) == std::string_view::npos)) {
+      if (star == std::string_view::npos || stem.find('/', star) == std::string_view::npos) {
         has_extension = true;
       }
     }

@@ -297,10 +297,11 @@ std::string qualified_name_problems(std::string_view value) {
         errs.emplace_back("prefix part must be no more than 253 characters");
       }
       if (!dns1123_subdomain_syntax(prefix)) {
-        errs.push_back("prefix part " +
-                       regex_error("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-                                   "'-' or '.', and must start and end with an alphanumeric character",
-                                   "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", {"example.com"}));
+        errs.push_back("prefix part " + regex_error("a lowercase RFC 1123 subdomain must consist of lower case "
+                                                    "alphanumeric characters, '-' or '.', and must start and end with "
+                                                    "an alphanumeric character",
+                                                    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+                                                    {"example.com"}));
       }
     }
   } else {

@@ -1,5 +1,5 @@
-// msk_sd (Prometheus 3.10+): MSK provisioned cluster brokers and controllers (REST-JSON kafka API, SigV4), in Prometheus 3.14
-// discovery/aws/msk.go. Config block only; see spec/sd-cloud.md §2.10.
+// msk_sd (Prometheus 3.10+): MSK provisioned cluster brokers and controllers (REST-JSON kafka API, SigV4), in
+// Prometheus 3.14 discovery/aws/msk.go. Config block only; see spec/sd-cloud.md §2.10.
 #include "discovery/msk.h"
 
 namespace sdscope::discovery::msk {

@@ -12,8 +12,8 @@ namespace sdscope::discovery::openstack {
 
 namespace {
 
-// loadbalancer is accepted with a lint note: v2.45's hook rejects it.
-bool known_role(std::string_view r) { return r == "hypervisor" || r == "instance" || r == "loadbalancer"; }
+// v2.45's roles; its hook rejects loadbalancer (3.2) like any other value.
+bool known_role(std::string_view r) { return r == "hypervisor" || r == "instance"; }
 
 } // namespace
 
@@ -27,11 +27,11 @@ std::string parse_text(std::string_view text, Role& out) {
 }
 
 void Config::validate(yaml::Checker& c) const {
-  if (role.written && !known_role(role.value)) {
-    return; // already reported while decoding, which stops Prometheus there
-  }
   if (role.value == "loadbalancer") {
     c.warning_at("role", "role \"loadbalancer\" is new in Prometheus 3.2; v2.45 rejects it");
+  }
+  if (role.written && !known_role(role.value)) {
+    return; // already reported while decoding, which stops Prometheus there
   }
   // Order as in v2.45: availability, role, region.
   if (availability != "public" && availability != "internal" && availability != "admin") {

@@ -75,31 +75,34 @@ SdkError sdk_client_error(const Config& c) {
     return {"access_key", "scaleway-sdk-go: access key cannot be empty"};
   }
   if (!is_access_key(c.access_key)) {
-    return {"access_key", fmt::format("scaleway-sdk-go: invalid access key format '{}', expected SCWXXXXXXXXXXXXXXXXX format",
-                       c.access_key)};
+    return {"access_key",
+            fmt::format("scaleway-sdk-go: invalid access key format '{}', expected SCWXXXXXXXXXXXXXXXXX format",
+                        c.access_key)};
   }
   if (secret.empty()) {
-    return {c.secret_key_file.empty() ? "secret_key" : "secret_key_file", "scaleway-sdk-go: secret key cannot be empty"};
+    return {c.secret_key_file.empty() ? "secret_key" : "secret_key_file",
+            "scaleway-sdk-go: secret key cannot be empty"};
   }
   if (!is_uuid(secret)) {
-    return {c.secret_key_file.empty() ? "secret_key" : "secret_key_file", fmt::format("scaleway-sdk-go: invalid secret key format '{}', expected a UUID: "
-                       "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
-                       secret)};
+    return {c.secret_key_file.empty() ? "secret_key" : "secret_key_file",
+            fmt::format("scaleway-sdk-go: invalid secret key format '{}', expected a UUID: "
+                        "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                        secret)};
   }
   if (c.project_id.empty()) {
     return {"project_id", "scaleway-sdk-go: default project ID cannot be empty"};
   }
   if (!is_uuid(c.project_id)) {
     return {"project_id", fmt::format("scaleway-sdk-go: invalid project ID format '{}', expected a UUID: "
-                       "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
-                       c.project_id)};
+                                      "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                                      c.project_id)};
   }
   if (c.zone.empty()) {
     return {"zone", "scaleway-sdk-go: default zone cannot be empty"};
   }
   if (!is_zone(c.zone)) {
     return {"zone", fmt::format("scaleway-sdk-go: invalid default zone format '{}', available zones are: {}", c.zone,
-                       k_all_zones)};
+                                k_all_zones)};
   }
   model::Url parsed;
   if (!model::parse_url(c.api_url, parsed).empty()) {

@@ -125,7 +125,7 @@ std::vector<model::TargetGroup> parse_groups_yaml(std::string_view text, const s
   std::vector<model::TargetGroup> groups;
   auto doc = yaml::Document::parse(text);
   if (!doc) {
-    diagnostics.error(file, doc.error().mark, "yaml: " + doc.error().message, yaml::Stage::content);
+    diagnostics.error(file, doc.error().mark, doc.error().message, yaml::Stage::content);
     return groups;
   }
   yaml::Node root = doc->root();

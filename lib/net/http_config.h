@@ -18,6 +18,7 @@ using yaml::Secret;
 
 struct TlsConfig {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.TLSConfig";
   Secret ca;
   Secret cert;
   Secret key;
@@ -51,6 +52,7 @@ struct TlsConfig {
 
 struct BasicAuth {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.BasicAuth";
   std::string username;
   std::string username_file; // 2.49
   std::string username_ref;  // 2.53
@@ -106,6 +108,7 @@ struct ProxyConfig {
 
 struct OAuth2 {
   static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_name = "config.OAuth2";
   std::string client_id;
   Secret client_secret;
   std::string client_secret_file;
@@ -119,7 +122,7 @@ struct OAuth2 {
   std::string grant_type, client_certificate_key_file, client_certificate_key_id, signature_algorithm, iss,
       client_certificate_key_ref;
   Secret client_certificate_key;
-  std::vector<std::string> audience;
+  std::string audience;
   std::map<std::string, std::string> claims;
 
   template <class V> void fields(V& v) {

@@ -669,19 +669,21 @@ void expand_template_to(std::string& out, std::string_view tmpl, const re2::RE2&
       continue;
     }
     tmpl = ref.rest;
-    size_t index = 0;
+    auto participated = [&](size_t index) { return index < groups.size() && groups[index].data() != nullptr; };
     if (ref.num >= 0) {
-      index = static_cast<size_t>(ref.num);
-    } else {
-      const auto& names = re.NamedCapturingGroups();
-      auto it = names.find(std::string(ref.name));
-      if (it == names.end()) {
-        continue;
+      if (participated(static_cast<size_t>(ref.num))) {
+        out.append(groups[static_cast<size_t>(ref.num)]);
       }
-      index = static_cast<size_t>(it->second);
+      continue;
     }
-    if (index < groups.size() && groups[index].data() != nullptr) {
-      out.append(groups[index]);
+    // Go allows a name on several groups: the first one (by index) that
+    // participated in the match is used. RE2's NamedCapturingGroups() keeps
+    // only one index per name, so walk index -> name instead.
+    for (const auto& [index, name] : re.CapturingGroupNames()) {
+      if (name == ref.name && participated(static_cast<size_t>(index))) {
+        out.append(groups[static_cast<size_t>(index)]);
+        break;
+      }
     }
   }
   out.append(tmpl);

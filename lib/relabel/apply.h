@@ -51,6 +51,18 @@ struct ApplyResult {
 // labelkeep iterate a snapshot of the labels in sorted name order (§4.7: 2.45
 // uses Go map order there, which is random; sorted order is what 2.42 does),
 // so on a labelmap collision the sorted-last source label wins.
+//
+// Every regex is run as an unanchored search of the already wrapped pattern
+// `^(?:text)$`, exactly as Go's MatchString / FindStringSubmatchIndex /
+// ReplaceAllString do: for a well-formed pattern that is a full match, and a
+// pattern that leaks out of the wrapper (`a)|(b`, §4.6) behaves as in
+// Prometheus (an RE2 ANCHOR_BOTH match would not).
+//
+// Known difference: Go's matcher reads an invalid UTF-8 byte as U+FFFD, which
+// `.` and negated classes match; RE2 matches no invalid byte with them, so
+// e.g. `(.*)` does not match a value holding invalid UTF-8 here. Such values
+// practically never occur: YAML rejects them and Go's JSON decoding (file,
+// HTTP and API based discovery) replaces them with U+FFFD.
 ApplyResult apply(std::span<const Rule> rules, model::Labels& labels);
 
 } // namespace sdscope::relabel

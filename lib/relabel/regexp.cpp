@@ -1,5 +1,8 @@
 #include "relabel/regexp.h"
 
+#include <mutex>
+#include <unordered_map>
+
 #include <fmt/format.h>
 #include <re2/re2.h>
 
@@ -75,8 +78,26 @@ Regexp Regexp::zero() {
 }
 
 std::string parse_text(std::string_view text, Regexp& out) {
+  // Configs repeat the same few regexes across many jobs; compile each once.
+  static std::mutex mutex;
+  static std::unordered_map<std::string, std::shared_ptr<const re2::RE2>> cache;
   std::string error;
-  auto re = compile(fmt::format("^(?:{})$", text), error);
+  std::string pattern = fmt::format("^(?:{})$", text);
+  std::shared_ptr<const re2::RE2> re;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(pattern);
+    if (it != cache.end()) {
+      re = it->second;
+    }
+  }
+  if (!re) {
+    re = compile(pattern, error);
+    if (re) {
+      std::lock_guard<std::mutex> lock(mutex);
+      cache.emplace(pattern, re);
+    }
+  }
   if (!re) {
     return error;
   }

@@ -39,10 +39,11 @@ inline std::string format_text(const ActionField& a) { return std::string(action
 // One relabel rule (relabel.Config) with Prometheus's defaults.
 struct Rule {
   static constexpr std::string_view k_go_type = "relabel.plain";
+  static constexpr std::string_view k_go_name = "relabel.Config";
   std::optional<std::vector<model::LabelName>> source_labels; // nullopt: not given
   std::string separator = ";";
   Regexp regex;
-  uint64_t modulus = 0;
+  yaml::GoUint64 modulus = 0;
   std::string target_label;
   std::string replacement = "$1";
   ActionField action;

@@ -15,6 +15,7 @@
 
 #include "discovery/file.h"
 #include "discovery/target_groups.h"
+#include "relabel/apply.h"
 #include "scrape/populate.h"
 #include "util/strings.h"
 #include "yaml/visit.h"
@@ -77,23 +78,31 @@ public:
           const CheckOptions& options)
       : m_config(config), m_path(std::move(path)), m_diagnostics(diagnostics), m_options(options) {}
 
+  // promtool runs static targets through relabeling even with
+  // --syntax-only; everything else here is skipped then.
   void run() {
-    check_rule_files();
+    bool full = !m_options.syntax_only;
+    if (full) {
+      check_rule_files();
+    }
     for (const config::ScrapeConfig* job : config::jobs(m_config)) {
       check_job(*job);
     }
     for (const auto& am : m_config.alerting.alertmanagers) {
       if (am) {
-        check_files(*am, m_path, {});
+        check_alertmanager_targets(*am);
+        if (full) {
+          check_files(*am, m_path, {});
+        }
       }
     }
     for (const auto& rw : m_config.remote_write) {
-      if (rw) {
+      if (rw && full) {
         check_files(*rw, m_path, {});
       }
     }
     for (const auto& rr : m_config.remote_read) {
-      if (rr) {
+      if (rr && full) {
         check_files(*rr, m_path, {});
       }
     }
@@ -127,7 +136,10 @@ private:
 
   void check_job(const config::ScrapeConfig& job) {
     yaml::Mark mark = job.mark;
-    check_files(job, job.file, mark);
+    if (!m_options.syntax_only) {
+      check_files(job, job.file, mark);
+      lint_unreachable(job, mark);
+    }
     JobSettings settings{job.job_name, job.scrape_interval, job.scrape_timeout, job.metrics_path, job.scheme,
                          job.params, {}, job.honor_labels};
     for (const auto& rule : job.relabel_configs) {
@@ -136,7 +148,6 @@ private:
       }
     }
     Populator populator(settings, {m_options.no_default_scrape_port});
-    lint_unreachable(job, mark);
 
     for (size_t i = 0; i < job.sd.static_configs.size(); ++i) {
       const auto& entry = job.sd.static_configs[i];
@@ -153,9 +164,14 @@ private:
       group.source = std::to_string(i);
       check_group(populator, group, job, job.file, entry->mark,
                   fmt::format("static_configs[{}]", i));
-      lint_duplicate_targets(job, *entry);
+      if (!m_options.syntax_only) {
+        lint_duplicate_targets(job, *entry);
+      }
     }
     for (const auto& sd : job.sd.configs) {
+      if (m_options.syntax_only) {
+        break;
+      }
       if (const auto* file_sd = dynamic_cast<const discovery::file::Config*>(sd.get())) {
         check_file_sd(*file_sd, populator, job, mark);
       }
@@ -215,6 +231,40 @@ private:
       if (t.failed()) {
         m_diagnostics.error(file, mark, fmt::format("job {}, {}: {}", util::go_quote(job.job_name), where, t.error),
                             Stage::content);
+      }
+    }
+  }
+
+  // Alertmanager targets as the notifier builds them (only the hostname
+  // check can fail there).
+  void check_alertmanager_targets(const config::AlertmanagerConfig& am) {
+    std::vector<relabel::Rule> rules;
+    for (const auto& rule : am.relabel_configs) {
+      if (rule) {
+        rules.push_back(*rule);
+      }
+    }
+    std::string path = "/" + am.path_prefix + "/api/" + am.api_version + "/alerts";
+    path = yaml::join_dir("/", path);
+    for (const auto& group : am.sd.static_configs) {
+      for (size_t i = 0; group && i < group->targets.size(); ++i) {
+        model::Labels labels{{"__address__", group->targets[i]}};
+        labels.set("__scheme__", am.scheme);
+        labels.set("__alerts_path__", path);
+        for (const auto& [name, value] : group->labels) {
+          if (name != "__address__") {
+            labels.set(name, value);
+          }
+        }
+        if (!relabel::apply(rules, labels).kept) {
+          continue;
+        }
+        std::string address(labels.get("__address__"));
+        if (address.find('/') != std::string::npos) {
+          m_diagnostics.error(m_path, group->mark, fmt::format("{} is not a valid hostname", util::go_quote(address)),
+                              Stage::content);
+          return;
+        }
       }
     }
   }

@@ -160,6 +160,7 @@ std::string Populator::populate(model::Labels labels, Target& target) const {
   const JobSettings& job = *m_job;
   target.labels = model::Labels();
   target.dropped_by = -1;
+  target.error.clear();
 
   // 1. Job defaults where absent; discovered labels override them.
   auto set_default = [&](std::string_view name, std::string_view value) {

@@ -55,8 +55,9 @@ public:
   explicit Populator(const JobSettings& job, PopulateOptions options = {});
 
   // §5.2 on labels (the merged labels of one target, §5.1). Returns "" or the
-  // error without the `instance ...` prefix; fills target.labels,
-  // target.discovered and target.dropped_by.
+  // error without the `instance ...` prefix (target.error is left empty;
+  // from_group fills it); fills target.labels, target.discovered and
+  // target.dropped_by.
   std::string populate(model::Labels labels, Target& target) const;
 
   // §5.1-§5.3 for every target of group, appended to out in group order.

@@ -52,6 +52,9 @@ class Decoder;
 template <class T>
 concept Struct = requires { T::k_go_type; };
 
+// Go's uint64 (as opposed to uint, which uint64_t fields stand for).
+using GoUint64 = unsigned long long;
+
 template <class T>
 concept TextValue = requires(std::string_view s, T& t) {
   { parse_text(s, t) } -> std::convertible_to<std::string>;
@@ -67,14 +70,26 @@ template <class T> struct is_optional<std::optional<T>> : std::true_type {};
 template <class T> struct is_map : std::false_type {};
 template <class V> struct is_map<std::map<std::string, V>> : std::true_type {};
 
-// The Go type name shown in "cannot unmarshal ... into <type>".
+// The Go type name shown in "cannot unmarshal ... into <type>". A struct
+// decoded through a hook shows its "plain" alias (k_go_type) for its own
+// problems, but its real name (k_go_name) inside container types. Go's int
+// kinds map to distinct C++ types: int, int64 = long, uint = unsigned long,
+// uint64 = unsigned long long.
 template <class T> std::string go_type_name() {
-  if constexpr (Struct<T>) {
+  if constexpr (requires { T::k_go_name; }) {
+    return std::string(T::k_go_name);
+  } else if constexpr (Struct<T>) {
     return std::string(T::k_go_type);
+  } else if constexpr (std::is_same_v<T, Secret>) {
+    return "config.Secret";
   } else if constexpr (std::is_same_v<T, bool>) {
     return "bool";
-  } else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, int64_t>) {
+  } else if constexpr (std::is_same_v<T, int>) {
     return "int";
+  } else if constexpr (std::is_same_v<T, long>) {
+    return "int64";
+  } else if constexpr (std::is_same_v<T, unsigned long long>) {
+    return "uint64";
   } else if constexpr (std::is_unsigned_v<T>) {
     return "uint";
   } else if constexpr (std::is_floating_point_v<T>) {

@@ -3,6 +3,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/parser.h>
@@ -93,6 +94,52 @@ bool timestamp_syntax(std::string_view s) {
          (s[6] == '-' || (is_digit(s[6]) && s[7] == '-'));
 }
 
+// Whether a Go-syntax integer fits in 64 bits (else yaml.v2 tries float).
+bool fits_64_bits(std::string_view s) {
+  bool negative = !s.empty() && s[0] == '-';
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    s.remove_prefix(1);
+  }
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && std::string_view("xXbBoO").find(s[1]) != std::string_view::npos) {
+    base = s[1] == 'x' || s[1] == 'X' ? 16 : s[1] == 'b' || s[1] == 'B' ? 2 : 8;
+    s.remove_prefix(2);
+  } else if (s.size() > 1 && s[0] == '0') {
+    base = 8;
+  }
+  uint64_t value = 0;
+  for (char c : s) {
+    uint64_t d = static_cast<uint64_t>(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    if (value > (UINT64_MAX - d) / static_cast<uint64_t>(base)) {
+      return false;
+    }
+    value = value * static_cast<uint64_t>(base) + d;
+  }
+  return !negative || value <= static_cast<uint64_t>(INT64_MAX) + 1;
+}
+
+// yaml-cpp's error texts, in the words of libyaml/yaml.v2 where one exists.
+std::string go_yaml_message(const std::string& message) {
+  static const std::pair<std::string_view, std::string_view> k_messages[] = {
+      {"illegal map value", "mapping values are not allowed in this context"},
+      {"illegal tab when looking for indentation", "found a tab character that violates indentation"},
+      {"end of map not found", "did not find expected key"},
+      {"end of sequence not found", "did not find expected '-' indicator"},
+      {"end of map flow not found", "did not find expected ',' or '}'"},
+      {"end of sequence flow not found", "did not find expected ',' or ']'"},
+      {"illegal block entry", "did not find expected ',' or ']'"},
+      {"unknown token", "found character that cannot start any token"},
+      {"the referenced anchor is not defined", "unknown anchor referenced"},
+      {"illegal EOF in scalar", "found unexpected end of stream"},
+  };
+  for (const auto& [ours, theirs] : k_messages) {
+    if (message == ours) {
+      return std::string(theirs);
+    }
+  }
+  return message;
+}
+
 Tag resolve_plain(std::string_view s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") {
     return Tag::null_;
@@ -127,7 +174,7 @@ Tag resolve_plain(std::string_view s) {
         plain += ch;
       }
     }
-    if (go_integer_syntax(plain)) {
+    if (go_integer_syntax(plain) && fits_64_bits(plain)) {
       return Tag::int_;
     }
     if (yaml_float_syntax(plain)) {
@@ -253,8 +300,8 @@ tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view t
     TreeBuilder builder(doc);
     parser.HandleNextDocument(builder);
   } catch (const YAML::Exception& e) {
-    return tl::unexpected<SyntaxError>(
-        {{static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)}, e.msg});
+    Mark mark{static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)};
+    return tl::unexpected<SyntaxError>({mark, fmt::format("yaml: line {}: {}", mark.line, go_yaml_message(e.msg))});
   }
   return doc;
 }
