@@ -74,7 +74,7 @@ struct GlobalConfig {
 };
 
 struct AlertmanagerConfig {
-  static constexpr std::string_view k_go_type = "config.plain";
+  static constexpr std::string_view k_go_type = "config.AlertmanagerConfig"; // decoded with its SD keys inline
   static constexpr std::string_view k_go_name = "config.AlertmanagerConfig";
   net::HttpClientConfig http_client;
   SdConfigs sd;

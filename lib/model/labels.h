@@ -22,6 +22,13 @@ struct LabelName {
 std::string parse_text(std::string_view text, LabelName& out);
 inline std::string format_text(const LabelName& n) { return n.value; }
 
+} // namespace sdscope::model
+
+template <>
+inline constexpr std::string_view sdscope::yaml::k_go_name_of<std::vector<sdscope::model::LabelName>> = "model.LabelNames";
+
+namespace sdscope::model {
+
 // A label map from a config (static labels, external_labels, ...): names are
 // validated when decoded, as model.LabelSet does.
 class LabelSet : public std::map<std::string, std::string> {};

@@ -153,7 +153,7 @@ struct HttpClientConfig {
   static constexpr std::string_view k_go_type = "config.HTTPClientConfig";
   std::optional<BasicAuth> basic_auth;
   std::optional<Authorization> authorization;
-  std::optional<OAuth2> oauth2;
+  yaml::Box<OAuth2> oauth2;
   Secret bearer_token;
   std::string bearer_token_file;
   TlsConfig tls_config;

@@ -43,11 +43,37 @@ bool has_byte_escape(std::string_view p) {
   return false;
 }
 
+// Go accepts only ASCII word characters in (?P<name>...); RE2 also takes
+// Unicode letters. Returns the offending "(?P<name>" or "".
+std::string_view bad_capture_name(std::string_view p) {
+  for (size_t i = p.find("(?P<"); i != std::string_view::npos; i = p.find("(?P<", i + 1)) {
+    if (i > 0 && p[i - 1] == '\\') {
+      continue;
+    }
+    size_t close = p.find('>', i + 4);
+    if (close == std::string_view::npos) {
+      return {};
+    }
+    for (size_t k = i + 4; k < close; ++k) {
+      char c = p[k];
+      bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+      if (!word) {
+        return p.substr(i, close + 1 - i);
+      }
+    }
+  }
+  return {};
+}
+
 } // namespace
 
 std::shared_ptr<const re2::RE2> compile(std::string_view pattern, std::string& error) {
   if (has_byte_escape(pattern)) {
     error = "error parsing regexp: invalid escape sequence: `\\C`";
+    return nullptr;
+  }
+  if (std::string_view bad = bad_capture_name(pattern); !bad.empty()) {
+    error = fmt::format("error parsing regexp: invalid named capture: `{}`", bad);
     return nullptr;
   }
   RE2::Options options;

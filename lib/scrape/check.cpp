@@ -331,7 +331,7 @@ CheckResult check_config(const std::string& path, const CheckOptions& options) {
     return result;
   }
   result.config = std::move(*loaded);
-  if (!options.syntax_only && result.diagnostics.error_count() == 0) {
+  if (result.diagnostics.error_count() == 0) {
     Checker(*result.config, path, result.diagnostics, options).run();
   }
   return result;

@@ -65,10 +65,49 @@ concept CustomValue = requires(Decoder& d, Node n, T& t) { decode_value(d, n, t)
 
 template <class T> struct is_vector : std::false_type {};
 template <class T> struct is_vector<std::vector<T>> : std::true_type {};
+// An optional block kept on the heap: for big, rarely set blocks (Go
+// pointer fields such as oauth2), so that every job does not carry their
+// size. Copies deeply and compares by value.
+template <class T> class Box {
+public:
+  using value_type = T;
+  Box() = default;
+  Box(const Box& o) : m_value(o.m_value ? std::make_unique<T>(*o.m_value) : nullptr) {}
+  Box(Box&&) noexcept = default;
+  Box& operator=(const Box& o) {
+    m_value = o.m_value ? std::make_unique<T>(*o.m_value) : nullptr;
+    return *this;
+  }
+  Box& operator=(Box&&) noexcept = default;
+  Box& operator=(T value) {
+    m_value = std::make_unique<T>(std::move(value));
+    return *this;
+  }
+
+  bool has_value() const { return m_value != nullptr; }
+  explicit operator bool() const { return has_value(); }
+  T& emplace() {
+    m_value = std::make_unique<T>();
+    return *m_value;
+  }
+  T& operator*() const { return *m_value; }
+  T* operator->() const { return m_value.get(); }
+  bool operator==(const Box& o) const { return has_value() ? o.has_value() && *m_value == *o.m_value : !o.has_value(); }
+
+private:
+  std::unique_ptr<T> m_value;
+};
+
+// std::optional and Box: null means absent.
 template <class T> struct is_optional : std::false_type {};
 template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+template <class T> struct is_optional<Box<T>> : std::true_type {};
 template <class T> struct is_map : std::false_type {};
 template <class V> struct is_map<std::map<std::string, V>> : std::true_type {};
+
+// A Go type name for a C++ type that has no k_go_type of its own (a
+// container with a named Go type); specialized where that type is declared.
+template <class T> inline constexpr std::string_view k_go_name_of = {};
 
 // The Go type name shown in "cannot unmarshal ... into <type>". A struct
 // decoded through a hook shows its "plain" alias (k_go_type) for its own
@@ -76,7 +115,9 @@ template <class V> struct is_map<std::map<std::string, V>> : std::true_type {};
 // kinds map to distinct C++ types: int, int64 = long, uint = unsigned long,
 // uint64 = unsigned long long.
 template <class T> std::string go_type_name() {
-  if constexpr (requires { T::k_go_name; }) {
+  if constexpr (!k_go_name_of<T>.empty()) {
+    return std::string(k_go_name_of<T>);
+  } else if constexpr (requires { T::k_go_name; }) {
     return std::string(T::k_go_name);
   } else if constexpr (Struct<T>) {
     return std::string(T::k_go_type);

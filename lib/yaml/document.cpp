@@ -292,15 +292,36 @@ private:
   std::vector<uint32_t> m_pending;                 // children of open collections
 };
 
+namespace {
+
+// Lets yaml-cpp read the text in place instead of from a copy.
+class ViewBuffer : public std::streambuf {
+public:
+  explicit ViewBuffer(std::string_view text) {
+    char* begin = const_cast<char*>(text.data());
+    setg(begin, begin, begin + text.size());
+  }
+};
+
+} // namespace
+
 tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view text) {
   Document doc;
-  std::istringstream stream{std::string(text)};
+  ViewBuffer buffer(text);
+  std::istream stream(&buffer);
   try {
     YAML::Parser parser(stream);
     TreeBuilder builder(doc);
     parser.HandleNextDocument(builder);
   } catch (const YAML::Exception& e) {
     Mark mark{static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)};
+    if (e.msg == YAML::ErrorMsg::UNKNOWN_ANCHOR && e.mark.pos >= 0) {
+      // yaml.v2 names the anchor and gives no line.
+      std::string_view rest = text.substr(std::min(text.size(), static_cast<size_t>(e.mark.pos)));
+      rest.remove_prefix(rest.empty() || rest[0] != '*' ? 0 : 1);
+      std::string_view name = rest.substr(0, rest.find_first_of(" \t\r\n,]}"));
+      return tl::unexpected<SyntaxError>({mark, fmt::format("yaml: unknown anchor '{}' referenced", name)});
+    }
     return tl::unexpected<SyntaxError>({mark, fmt::format("yaml: line {}: {}", mark.line, go_yaml_message(e.msg))});
   }
   return doc;

@@ -41,10 +41,6 @@ template <class V, class T> void walk(V& v, T& value) {
     for (auto& [key, element] : value) {
       walk(v, element);
     }
-  } else if constexpr (requires { *value; value.get(); }) {
-    if (value) {
-      walk(v, *value);
-    }
   }
 }
 
@@ -151,10 +147,10 @@ template <class T> bool Printer::is_empty(const T& v) {
     return false;
   } else if constexpr (std::is_arithmetic_v<T>) {
     return v == 0;
-  } else if constexpr (requires { v.empty(); }) {
-    return v.empty();
   } else if constexpr (is_optional<T>::value) {
     return !v.has_value();
+  } else if constexpr (requires { v.empty(); }) {
+    return v.empty();
   } else if constexpr (requires { v.ms; }) {
     return v.ms == 0;
   } else if constexpr (requires { v.bytes; }) {
@@ -194,8 +190,6 @@ template <class T> void Printer::value(const T& v) {
     m_out << (v ? "true" : "false");
   } else if constexpr (std::is_arithmetic_v<T>) {
     m_out << v;
-  } else if constexpr (requires { *v; v.get(); }) {
-    value(*v);
   } else {
     m_out << v;
   }

@@ -9,6 +9,13 @@
 #   # promtool: skip <reason>    Debian's promtool 2.42 cannot judge it like 2.45
 #   # promtool-error: <substr>   2.42 words the error differently: this is the
 #                                substring expected in promtool's message
+#   # warning: <substring>       sdscope must print a warning containing it (for
+#                                keys newer than v2.45, which sdscope accepts
+#                                with a lint note by design)
+#
+# YAML syntax errors come from different scanners (libyaml's port in Go,
+# yaml-cpp here): when promtool reports one ("yaml: line N: ..."), sdscope
+# must report a syntax error too ("yaml: ..."), not the same words.
 #
 # For each file the runner
 #   1. runs `SDSCOPE check --syntax-only FILE` (exit 0 = valid, 1 = invalid);
@@ -45,7 +52,7 @@ set -u
 # leading comment block (bash builtins only: this runs once per file).
 read_headers() {
     local line
-    H_EXPECT="" H_ERROR="" H_SKIP=0 H_PERR=""
+    H_EXPECT="" H_ERROR="" H_SKIP=0 H_PERR="" H_WARN=""
     local have_e=0 have_err=0 have_p=0
     while IFS= read -r line || [ -n "$line" ]; do
         line=${line%$'\r'}
@@ -58,6 +65,8 @@ read_headers() {
                 [ $have_e = 0 ] && { H_EXPECT=${line#'# expect:'}; H_EXPECT=${H_EXPECT# }; have_e=1; } ;;
             '# error:'*)
                 [ $have_err = 0 ] && { H_ERROR=${line#'# error:'}; H_ERROR=${H_ERROR# }; have_err=1; } ;;
+            '# warning:'*)
+                H_WARN=${line#'# warning:'}; H_WARN=${H_WARN# } ;;
             '# promtool-error:'*)
                 [ $have_p = 0 ] && { H_PERR=${line#'# promtool-error:'}; H_PERR=${H_PERR# }; have_p=1; } ;;
             '# promtool: skip'* | '# promtool:skip'*)
@@ -126,12 +135,13 @@ check_one() {
     local problems=() compared=0
 
     read_headers "$f"
-    local expect=$H_EXPECT want_err=$H_ERROR skip=$H_SKIP perr=$H_PERR
+    local expect=$H_EXPECT want_err=$H_ERROR skip=$H_SKIP perr=$H_PERR want_warn=$H_WARN
 
     # --- sdscope
     local src sverdict smsg=""
     run_limited "$tmp" "$sd" check --syntax-only "$f"
     src=$?
+    cp "$tmp" "$tmp.sd"
     case $src in
         0) sverdict=valid ;;
         1) sverdict=invalid
@@ -161,6 +171,13 @@ check_one() {
         problems+=("sdscope message lacks '# error: $want_err'")
     fi
 
+    if [ -n "$want_warn" ] && ! grep -qF -- ": warning: " "$tmp.sd" 2>/dev/null; then
+        problems+=("sdscope printed no warning")
+    elif [ -n "$want_warn" ] && ! grep -F -- ": warning: " "$tmp.sd" | grep -qF -- "$want_warn"; then
+        problems+=("sdscope warning lacks '# warning: $want_warn'")
+    fi
+    rm -f "$tmp.sd"
+
     # --- promtool
     local pmsg="" pverdict=""
     if [ -n "$pt" ] && [ "$skip" = 0 ]; then
@@ -184,6 +201,8 @@ check_one() {
                     if [[ $pmsg != *"$perr"* ]]; then
                         problems+=("promtool message lacks '# promtool-error: $perr' (corpus header is stale)")
                     fi
+                elif [[ $pmsg == "yaml: line "* ]]; then
+                    [[ $smsg == "yaml: "* ]] || problems+=("promtool reports a YAML syntax error, sdscope does not")
                 elif [[ $smsg != *"$pmsg"* ]]; then
                     problems+=("sdscope message does not contain promtool's")
                 fi

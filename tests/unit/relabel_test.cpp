@@ -88,7 +88,7 @@ TEST_SUITE("relabel") {
     CHECK(expand("(a)(b)", "ab", "$2$1$3") == "ba");
     CHECK(expand("(a)(b)", "ab", "$123456789") == "");
     CHECK(expand("(a)", "a", "$1\xce\xb1") == "");     // α is a letter: name "1α"
-    CHECK(expand("(a)", "a", "$1\xe2\x82\xac") == "a"); // € is not: group 1
+    CHECK(expand("(a)", "a", "$1\xe2\x82\xac") == "a\xe2\x82\xac"); // € is not: group 1
     CHECK(expand("(a)", "a", "$1\xd9\xa3") == "");     // Arabic-Indic digit three
     CHECK(expand("(a)", "a", "$1\xff") == "a\xff");    // invalid byte ends the name
   }
@@ -100,6 +100,11 @@ TEST_SUITE("relabel") {
     CHECK(replace_out("(?P<first>[a-z]+)-(?P<second>[0-9]+)?(x)?", "[$first][${second}][$3][$2]", "abc-12x") ==
           "[abc][12][x][12]");
     CHECK(expand("(?P<n>a)|(b)", "b", "[$n][$2][$nope]") == "[][b][]");
+    // promtool 2.42: Go accepts a name used twice; the first participating
+    // group of that name is used. Names may start with a digit.
+    CHECK(replace_out("(?P<n>a)|(?P<n>b)", "[$n]", "b") == "[b]");
+    CHECK(replace_out("(?P<n>a)|(?P<n>b)", "[$n]", "a") == "[a]");
+    CHECK(replace_out("(?P<1x>b)", "[$1x]", "b") == "[b]");
   }
 
   TEST_CASE("replace: matching is leftmost-first, full and without newlines") {

@@ -1,0 +1,33 @@
+# Helpers for the CLI scenarios: each scenario sources this file, gets the
+# sdscope binary as $1 and a scratch directory, and calls expect_* helpers.
+set -u
+SDSCOPE=$1
+HERE=$(cd "$(dirname "$0")" && pwd) # tests/cli
+ROOT=$(cd "$HERE/../.." && pwd)
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+cd "$SCRATCH" || exit 1
+FAILURES=0
+
+# run ARGS...: runs sdscope, capturing stdout, stderr and the exit status.
+run() {
+  "$SDSCOPE" "$@" >out.txt 2>err.txt
+  STATUS=$?
+}
+
+fail() {
+  echo "FAIL: $*"
+  echo "--- stdout"; cat out.txt
+  echo "--- stderr"; cat err.txt
+  FAILURES=$((FAILURES + 1))
+}
+
+expect_status() { [ "$STATUS" -eq "$1" ] || fail "want exit $1, got $STATUS"; }
+expect_out() { grep -qF -- "$1" out.txt || fail "stdout lacks: $1"; }
+expect_err() { grep -qF -- "$1" err.txt || fail "stderr lacks: $1"; }
+expect_no() { ! grep -qF -- "$1" out.txt err.txt || fail "output contains: $1"; }
+
+finish() {
+  [ "$FAILURES" -eq 0 ] && echo "ok"
+  exit $((FAILURES > 0))
+}
