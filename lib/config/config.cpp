@@ -186,9 +186,11 @@ void Config::validate(yaml::Checker& c) {
   check_remote("remote_read", remote_read, "empty or null remote read config section", "read");
 }
 
-Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics) {
+namespace {
+
+Config decode_config(const tl::expected<yaml::Document, yaml::Document::SyntaxError>& doc, const std::string& name,
+                     yaml::Diagnostics& diagnostics) {
   Config config;
-  auto doc = yaml::Document::parse(text);
   if (!doc) {
     diagnostics.error(name, doc.error().mark, doc.error().message);
     return config;
@@ -198,12 +200,20 @@ Config load_text(std::string_view text, const std::string& name, yaml::Diagnosti
   return config;
 }
 
+} // namespace
+
+Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics) {
+  return decode_config(yaml::Document::parse(text), name, diagnostics);
+}
+
 Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, const LoadOptions&) {
   std::string text;
   if (!util::read_file(path, text)) {
     return fail(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   }
-  Config config = load_text(text, path, diagnostics);
+  auto doc = yaml::Document::parse(text);
+  std::string().swap(text); // the document holds what decoding needs; free the text before decoding
+  Config config = decode_config(doc, path, diagnostics);
   yaml::PathJoiner joiner(dir_of(path));
   yaml::walk(joiner, config);
   if (diagnostics.error_count() == 0) {

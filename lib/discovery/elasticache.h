@@ -16,8 +16,8 @@ struct Config : SdConfigBase<Config> {
   static constexpr std::string_view k_mechanism = "elasticache";
   static constexpr std::string_view k_go_type = "aws.plain";
   ec2::AwsAccess access;
-  std::vector<std::string> clusters;
-  int port = 80;
+  std::vector<std::string> clusters; // ARNs of serverless caches and replication groups
+  int port = 80;                     // not used: targets carry the endpoint port
   model::Duration refresh_interval = model::Duration::seconds(60);
   int request_concurrency = 10;
   net::HttpClientConfig http_client;

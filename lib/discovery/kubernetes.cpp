@@ -636,7 +636,8 @@ bool known_role(std::string_view role) {
 
 std::string parse_text(std::string_view text, Role& out) {
   out.value = std::string(text);
-  if (!known_role(text)) {
+  out.rejected = !known_role(text);
+  if (out.rejected) {
     return fmt::format("unknown Kubernetes SD role {}", util::go_quote(text));
   }
   return "";
@@ -665,11 +666,11 @@ std::string check_label_selector(std::string_view selector) { return LabelParser
 void Config::validate(yaml::Checker& c) {
   // An unknown role (here or in a selector) was reported while decoding, and
   // Prometheus stops there.
-  if (!role.empty() && !known_role(role.value)) {
+  if (role.rejected) {
     return;
   }
   for (const SelectorConfig& s : selectors) {
-    if (!s.role.empty() && !known_role(s.role.value)) {
+    if (s.role.rejected) {
       return;
     }
   }

@@ -14,6 +14,7 @@ namespace sdscope::discovery::kubernetes {
 // values while decoding, before the block's checks run.
 struct Role {
   std::string value;
+  bool rejected = false; // the hook refused the value (even "")
   bool empty() const { return value.empty(); }
   bool operator==(const Role&) const = default;
 };

@@ -16,7 +16,7 @@ struct Config : SdConfigBase<Config> {
   static constexpr std::string_view k_mechanism = "msk";
   static constexpr std::string_view k_go_type = "aws.plain";
   ec2::AwsAccess access;
-  std::vector<std::string> clusters;
+  std::vector<std::string> clusters; // cluster ARNs; empty: every provisioned cluster
   int port = 80;
   model::Duration refresh_interval = model::Duration::seconds(60);
   int request_concurrency = 10;

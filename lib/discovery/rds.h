@@ -16,7 +16,7 @@ struct Config : SdConfigBase<Config> {
   static constexpr std::string_view k_mechanism = "rds";
   static constexpr std::string_view k_go_type = "aws.plain";
   ec2::AwsAccess access;
-  std::vector<std::string> clusters;
+  std::vector<std::string> clusters; // DB cluster identifiers or ARNs; empty: every cluster
   int port = 80;
   model::Duration refresh_interval = model::Duration::seconds(60);
   std::vector<std::optional<ec2::Filter>> filters; // added to the instance query, not validated

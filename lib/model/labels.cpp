@@ -50,7 +50,7 @@ void decode_value(yaml::Decoder& d, yaml::Node n, LabelSet& out) {
       d.type_error(value, "model.LabelValue");
       continue;
     }
-    out[name] = value.is_null() ? "" : std::string(value.text());
+    out[name] = value.is_null() ? "" : yaml::scalar_string(value);
   }
 }
 

@@ -154,6 +154,13 @@ bool read_file(const std::string& path, std::string& out) {
     return false;
   }
   out.clear();
+  if (std::fseek(f, 0, SEEK_END) == 0) {
+    long size = std::ftell(f);
+    if (size > 0) {
+      out.reserve(static_cast<size_t>(size));
+    }
+    std::rewind(f);
+  }
   char buffer[65536];
   size_t n = 0;
   while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) {
