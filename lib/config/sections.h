@@ -251,20 +251,22 @@ struct RemoteReadConfig {
   void validate(yaml::Checker& c);
 };
 
+struct TsdbConfig {
+  static constexpr std::string_view k_go_type = "config.plain";
+  model::Duration out_of_order_time_window;
+  template <class V> void fields(V& v) { v("out_of_order_time_window", out_of_order_time_window); }
+};
+
+struct ExemplarsConfig {
+  static constexpr std::string_view k_go_type = "config.plain";
+  long max_exemplars = 100000;
+  template <class V> void fields(V& v) { v("max_exemplars", max_exemplars); }
+};
+
 struct StorageConfig {
   static constexpr std::string_view k_go_type = "config.StorageConfig";
-  struct Tsdb {
-    static constexpr std::string_view k_go_type = "config.plain";
-    model::Duration out_of_order_time_window;
-    template <class V> void fields(V& v) { v("out_of_order_time_window", out_of_order_time_window); }
-  };
-  struct Exemplars {
-    static constexpr std::string_view k_go_type = "config.plain";
-    long max_exemplars = 100000;
-    template <class V> void fields(V& v) { v("max_exemplars", max_exemplars); }
-  };
-  std::optional<Tsdb> tsdb;
-  std::optional<Exemplars> exemplars;
+  std::optional<TsdbConfig> tsdb;
+  std::optional<ExemplarsConfig> exemplars;
 
   template <class V> void fields(V& v) {
     v("tsdb", tsdb);

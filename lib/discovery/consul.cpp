@@ -56,9 +56,7 @@ void Config::validate(yaml::Checker& c) {
     c.error_at("token", "at most one of consul SD token, authorization, or oauth2 can be configured");
     return;
   }
-  size_t before = c.decoder().diagnostics().error_count();
-  http_client.validate(c);
-  if (c.decoder().diagnostics().error_count() != before) {
+  if (!http_client.validate(c)) {
     return;
   }
   check_refresh_interval(c, refresh_interval.ms);

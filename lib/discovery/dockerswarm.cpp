@@ -25,9 +25,7 @@ void Config::validate(yaml::Checker& c) {
     c.error_at("role", "invalid role " + role + ", expected tasks, services, or nodes");
     return;
   }
-  size_t before = c.decoder().diagnostics().error_count();
-  http_client.validate(c);
-  if (c.decoder().diagnostics().error_count() != before) {
+  if (!http_client.validate(c)) {
     return;
   }
   check_refresh_interval(c, refresh_interval.ms);

@@ -678,9 +678,7 @@ void Config::validate(yaml::Checker& c) {
     c.error("role missing (one of: pod, service, endpoints, endpointslice, node, ingress)");
     return;
   }
-  size_t before = c.decoder().diagnostics().error_count();
-  http_client.validate(c);
-  if (c.decoder().diagnostics().error_count() != before) {
+  if (!http_client.validate(c)) {
     return;
   }
   // Prometheus compares the client block with its defaults by deep equality,

@@ -21,9 +21,7 @@ void Config::validate(yaml::Checker& c) {
     c.error_at("server", "kuma SD server must not be empty and have a scheme: " + server);
     return;
   }
-  size_t before = c.decoder().diagnostics().error_count();
-  http_client.validate(c);
-  if (c.decoder().diagnostics().error_count() != before) {
+  if (!http_client.validate(c)) {
     return;
   }
   if (parsed.scheme != "http" && parsed.scheme != "https") {

@@ -29,9 +29,7 @@ void Config::validate(yaml::Checker& c) {
                                 "configured");
     return;
   }
-  size_t before = c.decoder().diagnostics().error_count();
-  http_client.validate(c);
-  if (c.decoder().diagnostics().error_count() != before) {
+  if (!http_client.validate(c)) {
     return;
   }
   check_refresh_interval(c, refresh_interval.ms);

@@ -12,9 +12,7 @@ void Config::validate(yaml::Checker& c) {
     c.error_at("server", "nomad SD configuration requires a server address");
     return;
   }
-  size_t before = c.decoder().diagnostics().error_count();
-  http_client.validate(c);
-  if (c.decoder().diagnostics().error_count() != before) {
+  if (!http_client.validate(c)) {
     return;
   }
   check_refresh_interval(c, refresh_interval.ms);

@@ -109,20 +109,21 @@ std::string HttpClientConfig::validate() {
   return proxy.check();
 }
 
-void HttpClientConfig::validate(yaml::Checker& c) {
+bool HttpClientConfig::validate(yaml::Checker& c) {
   std::string message = validate();
   if (message.empty()) {
-    return;
+    return true;
   }
   static constexpr std::string_view k_fields[] = {"bearer_token", "bearer_token_file", "authorization", "oauth2",
                                                   "basic_auth",   "proxy_url",         "no_proxy"};
   for (std::string_view field : k_fields) {
     if (message.find(field) != std::string::npos && c.field(field)) {
       c.error_at(field, message);
-      return;
+      return false;
     }
   }
   c.error(message);
+  return false;
 }
 
 } // namespace sdscope::net

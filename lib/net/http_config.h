@@ -179,8 +179,9 @@ struct HttpClientConfig {
   // legacy bearer_token fields into authorization, as Prometheus does.
   // Returns the first problem's message, or "".
   std::string validate();
-  // Reports validate()'s problem through a Checker, at the offending field.
-  void validate(yaml::Checker& c);
+  // Reports validate()'s problem through a Checker, at the offending field;
+  // returns whether there was none.
+  bool validate(yaml::Checker& c);
   bool operator==(const HttpClientConfig&) const = default;
 };
 
