@@ -55,7 +55,7 @@ bool malformed_glob(std::string_view p) {
 // The contents of a file named by scrape_config_files.
 struct ScrapeConfigsFile {
   static constexpr std::string_view k_go_type = "config.ScrapeConfigs";
-  std::vector<std::optional<ScrapeConfig>> scrape_configs;
+  std::vector<yaml::Box<ScrapeConfig>> scrape_configs;
   template <class V> void fields(V& v) { v("scrape_configs", scrape_configs); }
 };
 
@@ -73,7 +73,7 @@ template <class T> bool decode_file(const std::string& path, const std::string& 
 
 // Checks ScrapeConfig.Validate(global) and duplicate names for the jobs of
 // one file, recording where each name was first seen.
-void validate_jobs(std::vector<std::optional<ScrapeConfig>>& jobs, const GlobalConfig& global,
+void validate_jobs(std::vector<yaml::Box<ScrapeConfig>>& jobs, const GlobalConfig& global,
                    std::map<std::string, std::string>& first_seen, const std::string& origin,
                    const std::string& file, yaml::Diagnostics& diagnostics, yaml::Stage stage) {
   for (auto& job : jobs) {
@@ -188,14 +188,19 @@ void Config::validate(yaml::Checker& c) {
 
 namespace {
 
-Config decode_config(const tl::expected<yaml::Document, yaml::Document::SyntaxError>& doc, const std::string& name,
-                     yaml::Diagnostics& diagnostics) {
+// Parses and decodes a config. The jobs of scrape_configs are decoded as
+// soon as each is parsed, and their YAML nodes dropped: on a config of
+// thousands of jobs, the tree of one job is in memory at a time.
+Config parse_and_decode(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics) {
   Config config;
+  yaml::Decoder decoder(diagnostics, name);
+  auto doc = yaml::Document::parse(text, "scrape_configs", [&](yaml::Node job) {
+    return decoder.decode_ahead<yaml::Box<ScrapeConfig>>(job);
+  });
   if (!doc) {
     diagnostics.error(name, doc.error().mark, doc.error().message);
     return config;
   }
-  yaml::Decoder decoder(diagnostics, name);
   decoder.decode(doc->root(), config);
   return config;
 }
@@ -203,7 +208,7 @@ Config decode_config(const tl::expected<yaml::Document, yaml::Document::SyntaxEr
 } // namespace
 
 Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics) {
-  return decode_config(yaml::Document::parse(text), name, diagnostics);
+  return parse_and_decode(text, name, diagnostics);
 }
 
 Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, const LoadOptions&) {
@@ -211,9 +216,8 @@ Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, con
   if (!util::read_file(path, text)) {
     return fail(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   }
-  auto doc = yaml::Document::parse(text);
-  std::string().swap(text); // the document holds what decoding needs; free the text before decoding
-  Config config = decode_config(doc, path, diagnostics);
+  Config config = parse_and_decode(text, path, diagnostics);
+  std::string().swap(text);
   yaml::PathJoiner joiner(dir_of(path));
   yaml::walk(joiner, config);
   if (diagnostics.error_count() == 0) {

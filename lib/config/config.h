@@ -19,7 +19,7 @@ struct Config {
   AlertingConfig alerting;
   std::vector<std::string> rule_files;
   std::vector<std::string> scrape_config_files;
-  std::vector<std::optional<ScrapeConfig>> scrape_configs;
+  std::vector<yaml::Box<ScrapeConfig>> scrape_configs;
   StorageConfig storage;
   std::optional<TracingConfig> tracing;
   std::vector<std::optional<RemoteWriteConfig>> remote_write;

@@ -151,8 +151,8 @@ struct OAuth2 {
 
 struct HttpClientConfig {
   static constexpr std::string_view k_go_type = "config.HTTPClientConfig";
-  std::optional<BasicAuth> basic_auth;
-  std::optional<Authorization> authorization;
+  yaml::Box<BasicAuth> basic_auth;
+  yaml::Box<Authorization> authorization;
   yaml::Box<OAuth2> oauth2;
   Secret bearer_token;
   std::string bearer_token_file;

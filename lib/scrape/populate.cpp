@@ -288,7 +288,7 @@ std::string scrape_url(const model::Labels& labels, const std::map<std::string, 
   }
   std::string escaped_path;
   if (path == "*") {
-    escaped_path = "*";
+    escaped_path.push_back('*'); // not = "*": GCC 12 warns falsely (-Wrestrict) under ASan
   } else {
     append_escaped(escaped_path, path, Escape::path);
   }

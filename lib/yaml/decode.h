@@ -163,6 +163,12 @@ public:
 
   template <class T> void decode(Node n, T& out);
 
+  // Decodes n into a new T at once, for a subtree the parser drops right
+  // after (Document::parse's handler); returns the slot a later decode()
+  // of the Tag::taken node adopts it from. Its diagnostics are held back
+  // until then, so they keep the order Prometheus reports them in.
+  template <class T> uint32_t decode_ahead(Node n);
+
   // Decodes a sequence element by element; a null element is left at its
   // zero value (callers report Prometheus's "empty or null ..." messages).
   template <class T> void decode_list(Node n, std::vector<T>& out);
@@ -171,9 +177,18 @@ private:
   template <class T> void decode_struct(Node n, T& out);
   template <class T> void decode_scalar(Node n, T& out);
 
+  template <class T> void adopt(Node n, T& out);
+
+  struct Taken {
+    std::shared_ptr<void> value;
+    std::vector<Diagnostic> diagnostics;
+    size_t type_errors = 0;
+  };
+
   Diagnostics& m_diagnostics;
   std::string m_file;
   size_t m_type_errors = 0;
+  std::vector<Taken> m_taken;
 };
 
 // Passed to a struct's validate(): reports at the struct or at one field.
@@ -263,8 +278,32 @@ template <class S> void FieldReader::run(S& object) {
   }
 }
 
+template <class T> uint32_t Decoder::decode_ahead(Node n) {
+  Diagnostics held;
+  Decoder decoder(held, m_file);
+  auto value = std::make_shared<T>();
+  decoder.decode(n, *value);
+  m_taken.push_back({std::move(value), held.items(), decoder.m_type_errors});
+  return static_cast<uint32_t>(m_taken.size() - 1);
+}
+
+template <class T> void Decoder::adopt(Node n, T& out) {
+  Taken& taken = m_taken.at(n.slot());
+  out = std::move(*std::static_pointer_cast<T>(taken.value));
+  taken.value.reset();
+  for (Diagnostic& d : taken.diagnostics) {
+    m_diagnostics.add(std::move(d));
+  }
+  taken.diagnostics.clear();
+  m_type_errors += taken.type_errors;
+}
+
 template <class T> void Decoder::decode(Node n, T& out) {
   if (!n) {
+    return;
+  }
+  if (n.tag() == Tag::taken) {
+    adopt(n, out);
     return;
   }
   if (n.is_null()) {

@@ -209,6 +209,7 @@ std::string_view tag_name(Tag tag) {
   case Tag::merge: return "!!merge";
   case Tag::map: return "!!map";
   case Tag::seq: return "!!seq";
+  case Tag::taken: return "!!map";
   }
   return "!!str";
 }
@@ -216,7 +217,8 @@ std::string_view tag_name(Tag tag) {
 // Turns yaml-cpp parser events into Document nodes.
 class TreeBuilder : public YAML::EventHandler {
 public:
-  explicit TreeBuilder(Document& doc) : m_doc(doc) {}
+  TreeBuilder(Document& doc, std::string_view streamed_key, const Document::SubtreeHandler& handler)
+      : m_doc(doc), m_streamed_key(streamed_key), m_handler(handler) {}
 
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
@@ -262,6 +264,7 @@ private:
   void attach(uint32_t index, YAML::anchor_t anchor) {
     if (anchor != 0) {
       m_anchors[anchor] = index;
+      ++m_anchor_definitions;
     }
     if (m_open.empty()) {
       m_doc.m_root = index;
@@ -270,6 +273,14 @@ private:
     }
   }
   void open(const YAML::Mark& mark, Kind kind, Tag tag, YAML::anchor_t anchor) {
+    if (m_handler && m_open.size() == 1 && kind == Kind::sequence && !m_pending.empty() &&
+        m_doc.m_nodes[m_open[0].first].kind == Kind::mapping &&
+        Node(&m_doc, m_pending.back()).text() == m_streamed_key) {
+      m_streamed_sequence = static_cast<uint32_t>(m_doc.m_nodes.size());
+    }
+    if (m_open.size() == 2 && kind == Kind::mapping && m_open[1].first == m_streamed_sequence) {
+      m_subtree = {m_doc.m_children.size(), m_doc.m_text.size(), m_anchor_definitions};
+    }
     uint32_t index = add_node(mark, kind, tag);
     attach(index, anchor);
     m_open.push_back({index, m_pending.size()});
@@ -284,9 +295,36 @@ private:
     m_doc.m_children.insert(m_doc.m_children.end(), m_pending.begin() + static_cast<long>(first),
                             m_pending.end());
     m_pending.resize(first);
+    if (m_open.size() == 2 && m_open[1].first == m_streamed_sequence && m_doc.m_nodes[index].kind == Kind::mapping &&
+        m_subtree.anchors == m_anchor_definitions) {
+      hand_over(index);
+    }
   }
 
+  // Gives a finished streamed subtree to the handler and drops its nodes.
+  void hand_over(uint32_t index) {
+    uint32_t slot = m_handler(Node(&m_doc, index));
+    m_doc.m_nodes.resize(index + 1);
+    m_doc.m_children.resize(m_subtree.children);
+    m_doc.m_text.resize(m_subtree.text);
+    Document::Data& data = m_doc.m_nodes[index];
+    data.tag = Tag::taken;
+    data.begin = slot;
+    data.length = 0;
+  }
+
+  struct SubtreeStart {
+    size_t children = 0;
+    size_t text = 0;
+    size_t anchors = 0;
+  };
+
   Document& m_doc;
+  std::string_view m_streamed_key;
+  const Document::SubtreeHandler& m_handler;
+  uint32_t m_streamed_sequence = UINT32_MAX;
+  SubtreeStart m_subtree;
+  size_t m_anchor_definitions = 0;
   std::unordered_map<YAML::anchor_t, uint32_t> m_anchors;
   std::vector<std::pair<uint32_t, size_t>> m_open; // collection node, first pending child
   std::vector<uint32_t> m_pending;                 // children of open collections
@@ -306,12 +344,17 @@ public:
 } // namespace
 
 tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view text) {
+  return parse(text, {}, {});
+}
+
+tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view text, std::string_view streamed_key,
+                                                              const SubtreeHandler& handler) {
   Document doc;
   ViewBuffer buffer(text);
   std::istream stream(&buffer);
   try {
     YAML::Parser parser(stream);
-    TreeBuilder builder(doc);
+    TreeBuilder builder(doc, streamed_key, handler);
     parser.HandleNextDocument(builder);
   } catch (const YAML::Exception& e) {
     Mark mark{static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)};
@@ -353,6 +396,8 @@ Node Node::key(size_t i) const {
 Node Node::value(size_t i) const {
   return Node(m_doc, m_doc->m_children[m_doc->m_nodes[m_index].begin + 2 * i + 1]);
 }
+
+uint32_t Node::slot() const { return m_doc->m_nodes[m_index].begin; }
 
 Node Node::get(std::string_view name) const {
   if (!is_mapping()) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,7 +17,9 @@ enum class Kind : uint8_t { scalar, sequence, mapping };
 // The YAML 1.1 type a node resolves to, as gopkg.in/yaml.v2 resolves it:
 // plain scalars by their text, quoted scalars are always strings, an
 // explicit tag wins.
-enum class Tag : uint8_t { null_, bool_, int_, float_, str, timestamp, binary, merge, map, seq };
+// `taken` marks a mapping that was decoded while parsing and then dropped
+// from the tree (see Document::parse); Node::slot() says where it went.
+enum class Tag : uint8_t { null_, bool_, int_, float_, str, timestamp, binary, merge, map, seq, taken };
 
 // Short tag text as yaml.v2 prints it in type errors ("!!str").
 std::string_view tag_name(Tag tag);
@@ -51,6 +54,9 @@ public:
   // For mappings: the value of the first plain key equal to name, or absent.
   Node get(std::string_view name) const;
 
+  // For Tag::taken nodes: the number the subtree handler returned.
+  uint32_t slot() const;
+
 private:
   const Document* m_doc = nullptr;
   uint32_t m_index = 0;
@@ -67,6 +73,15 @@ public:
     std::string message;
   };
   static tl::expected<Document, SyntaxError> parse(std::string_view text);
+
+  // Called with each mapping in the list under the top-level key the parse
+  // streams; returns a slot number for the subtree, which is then dropped
+  // from the tree (its node stays, empty, tagged Tag::taken). Large configs
+  // are mostly one such list, so this keeps only one job's nodes in memory.
+  // Subtrees that define anchors are kept, since later aliases may use them.
+  using SubtreeHandler = std::function<uint32_t(Node)>;
+  static tl::expected<Document, SyntaxError> parse(std::string_view text, std::string_view streamed_key,
+                                                   const SubtreeHandler& handler);
 
   Node root() const { return m_nodes.empty() ? Node() : Node(this, m_root); }
 
