@@ -4,7 +4,9 @@
 #include <cstring>
 #include <glob.h>
 #include <unistd.h>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -191,10 +193,10 @@ namespace {
 // Parses and decodes a config. The jobs of scrape_configs are decoded as
 // soon as each is parsed, and their YAML nodes dropped: on a config of
 // thousands of jobs, the tree of one job is in memory at a time.
-Config parse_and_decode(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics) {
+Config parse_and_decode(std::istream& input, const std::string& name, yaml::Diagnostics& diagnostics) {
   Config config;
   yaml::Decoder decoder(diagnostics, name);
-  auto doc = yaml::Document::parse(text, "scrape_configs", [&](yaml::Node job) {
+  auto doc = yaml::Document::parse(input, "scrape_configs", [&](yaml::Node job) {
     return decoder.decode_ahead<yaml::Box<ScrapeConfig>>(job);
   });
   if (!doc) {
@@ -208,16 +210,17 @@ Config parse_and_decode(std::string_view text, const std::string& name, yaml::Di
 } // namespace
 
 Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics) {
-  return parse_and_decode(text, name, diagnostics);
+  std::istringstream input{std::string(text)};
+  return parse_and_decode(input, name, diagnostics);
 }
 
 Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, const LoadOptions&) {
-  std::string text;
-  if (!util::read_file(path, text)) {
+  // Read as a stream: the file's text is never held in memory as a whole.
+  std::ifstream input(path, std::ios::binary);
+  if (!input) {
     return fail(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   }
-  Config config = parse_and_decode(text, path, diagnostics);
-  std::string().swap(text);
+  Config config = parse_and_decode(input, path, diagnostics);
   yaml::PathJoiner joiner(dir_of(path));
   yaml::walk(joiner, config);
   if (diagnostics.error_count() == 0) {

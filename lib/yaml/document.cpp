@@ -339,6 +339,19 @@ public:
     char* begin = const_cast<char*>(text.data());
     setg(begin, begin, begin + text.size());
   }
+
+protected:
+  pos_type seekpos(pos_type pos, std::ios_base::openmode) override {
+    if (pos < 0 || pos > egptr() - eback()) {
+      return pos_type(off_type(-1));
+    }
+    setg(eback(), eback() + static_cast<off_type>(pos), egptr());
+    return pos;
+  }
+  pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) override {
+    off_type base = dir == std::ios_base::beg ? 0 : dir == std::ios_base::cur ? gptr() - eback() : egptr() - eback();
+    return seekpos(pos_type(base + off), which);
+  }
 };
 
 } // namespace
@@ -349,9 +362,14 @@ tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view t
 
 tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view text, std::string_view streamed_key,
                                                               const SubtreeHandler& handler) {
-  Document doc;
   ViewBuffer buffer(text);
   std::istream stream(&buffer);
+  return parse(stream, streamed_key, handler);
+}
+
+tl::expected<Document, Document::SyntaxError> Document::parse(std::istream& stream, std::string_view streamed_key,
+                                                              const SubtreeHandler& handler) {
+  Document doc;
   try {
     YAML::Parser parser(stream);
     TreeBuilder builder(doc, streamed_key, handler);
@@ -360,9 +378,14 @@ tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view t
     Mark mark{static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)};
     if (e.msg == YAML::ErrorMsg::UNKNOWN_ANCHOR && e.mark.pos >= 0) {
       // yaml.v2 names the anchor and gives no line.
-      std::string_view rest = text.substr(std::min(text.size(), static_cast<size_t>(e.mark.pos)));
-      rest.remove_prefix(rest.empty() || rest[0] != '*' ? 0 : 1);
-      std::string_view name = rest.substr(0, rest.find_first_of(" \t\r\n,]}"));
+      std::string name;
+      stream.clear();
+      stream.seekg(e.mark.pos);
+      for (char c = 0; stream.get(c) && std::string_view(" \t\r\n,]}").find(c) == std::string_view::npos;) {
+        if (c != '*' || !name.empty()) {
+          name += c;
+        }
+      }
       return tl::unexpected<SyntaxError>({mark, fmt::format("yaml: unknown anchor '{}' referenced", name)});
     }
     return tl::unexpected<SyntaxError>({mark, fmt::format("yaml: line {}: {}", mark.line, go_yaml_message(e.msg))});

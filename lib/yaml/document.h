@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -81,6 +82,9 @@ public:
   // Subtrees that define anchors are kept, since later aliases may use them.
   using SubtreeHandler = std::function<uint32_t(Node)>;
   static tl::expected<Document, SyntaxError> parse(std::string_view text, std::string_view streamed_key,
+                                                   const SubtreeHandler& handler);
+  // The same, reading from a stream (a file need not be held in memory).
+  static tl::expected<Document, SyntaxError> parse(std::istream& input, std::string_view streamed_key,
                                                    const SubtreeHandler& handler);
 
   Node root() const { return m_nodes.empty() ? Node() : Node(this, m_root); }
