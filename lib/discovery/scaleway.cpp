@@ -85,9 +85,9 @@ SdkError sdk_client_error(const Config& c) {
   }
   if (!is_uuid(secret)) {
     return {c.secret_key_file.empty() ? "secret_key" : "secret_key_file",
-            fmt::format("scaleway-sdk-go: invalid secret key format '{}', expected a UUID: "
-                        "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
-                        secret)};
+            // Prometheus quotes the key itself here; we never print secrets.
+            "scaleway-sdk-go: invalid secret key format '<secret>', expected a UUID: "
+            "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"};
   }
   if (c.project_id.empty()) {
     return {"project_id", "scaleway-sdk-go: default project ID cannot be empty"};

@@ -533,10 +533,10 @@ refresh_interval: 2m
                 "scaleway-sdk-go: invalid access key format 'SCWABCDEFGHIJ012345a', expected SCWXXXXXXXXXXXXXXXXX "
                 "format");
     check_error("{role: instance, " + ids + ", secret_key: not-a-uuid}",
-                "scaleway-sdk-go: invalid secret key format 'not-a-uuid', expected a UUID: "
+                "scaleway-sdk-go: invalid secret key format '<secret>', expected a UUID: "
                 "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
     check_error("{role: instance, " + ids + ", secret_key: zz66666666-7777-8888-9999-000000000000}",
-                "scaleway-sdk-go: invalid secret key format 'zz66666666-7777-8888-9999-000000000000', expected a "
+                "scaleway-sdk-go: invalid secret key format '<secret>', expected a "
                 "UUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
     check_error("{role: instance, project_id: 1111111G-2222-3333-4444-555555555555, "
                 "access_key: SCWABCDEFGHIJ0123456, " +
