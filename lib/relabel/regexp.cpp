@@ -121,6 +121,9 @@ std::string parse_text(std::string_view text, Regexp& out) {
     re = compile(pattern, error);
     if (re) {
       std::lock_guard<std::mutex> lock(mutex);
+      if (cache.size() >= 4096) {
+        cache.clear(); // bounded: reloads and odd inputs must not grow it forever
+      }
       cache.emplace(pattern, re);
     }
   }
