@@ -2,27 +2,11 @@
 // in Prometheus v2.45). Config block only; see spec/sd-platforms.md §5.
 #include "discovery/http.h"
 
-#include "model/url.h"
-
 namespace sdscope::discovery::http {
 
 void Config::validate(yaml::Checker& c) const {
   // v2.45 does not validate the inline HTTP client here (fixed in 2.48).
-  if (url.empty()) {
-    c.error("URL is missing");
-    return;
-  }
-  model::Url parsed;
-  if (std::string message = model::parse_url(url, parsed); !message.empty()) {
-    c.error_at("url", message);
-    return;
-  }
-  if (parsed.scheme != "http" && parsed.scheme != "https") {
-    c.error_at("url", "URL scheme must be 'http' or 'https'");
-    return;
-  }
-  if (parsed.host.empty()) {
-    c.error_at("url", "host is missing in URL");
+  if (!check_http_url(c, url)) {
     return;
   }
   check_refresh_interval(c, refresh_interval.ms);

@@ -3,27 +3,11 @@
 // spec/sd-platforms.md §12.
 #include "discovery/puppetdb.h"
 
-#include "model/url.h"
-
 namespace sdscope::discovery::puppetdb {
 
 void Config::validate(yaml::Checker& c) const {
   // v2.45 does not validate the inline HTTP client here (fixed in 2.48).
-  if (url.empty()) {
-    c.error("URL is missing");
-    return;
-  }
-  model::Url parsed;
-  if (std::string message = model::parse_url(url, parsed); !message.empty()) {
-    c.error_at("url", message);
-    return;
-  }
-  if (parsed.scheme != "http" && parsed.scheme != "https") {
-    c.error_at("url", "URL scheme must be 'http' or 'https'");
-    return;
-  }
-  if (parsed.host.empty()) {
-    c.error_at("url", "host is missing in URL");
+  if (!check_http_url(c, url)) {
     return;
   }
   if (query.empty()) {

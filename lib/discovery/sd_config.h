@@ -57,6 +57,11 @@ template <class C> std::unique_ptr<SdConfig> parse_config_of(yaml::Decoder& d, y
   return config;
 }
 
+// The url field of http_sd and puppetdb: present, parseable, http(s), with
+// a host. Reports the first problem with Prometheus's message; returns
+// whether there was none.
+bool check_http_url(yaml::Checker& c, const std::string& url);
+
 // A lint note when refresh_interval is 0: Prometheus accepts it at load and
 // then panics ("non-positive interval for NewTicker").
 void check_refresh_interval(yaml::Checker& c, int64_t refresh_ms);
