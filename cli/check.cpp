@@ -31,6 +31,7 @@ CheckCommand::CheckCommand(CLI::App& app) {
 int CheckCommand::run() {
   scrape::CheckOptions options;
   options.syntax_only = m_syntax_only;
+  options.keep_jobs = m_print;
   for (const std::string& f : m_features) {
     if (f == "no-default-scrape-port") {
       options.no_default_scrape_port = true;

@@ -190,15 +190,64 @@ void Config::validate(yaml::Checker& c) {
 
 namespace {
 
+// The global section as Config::validate settles it, or nullopt if it has
+// an error (then nothing is consumed early).
+std::optional<GlobalConfig> decode_global(yaml::Node node, const std::string& name) {
+  yaml::Diagnostics scratch;
+  yaml::Decoder decoder(scratch, name);
+  GlobalConfig global;
+  decoder.decode(node, global);
+  if (scratch.error_count() != 0) {
+    return std::nullopt;
+  }
+  return global.is_zero() ? GlobalConfig::defaults() : global;
+}
+
+// Hands a cleanly decoded job to LoadOptions::consume_job and keeps only
+// what validate_jobs needs of it.
+void consume(ScrapeConfig& job, const GlobalConfig& global, const std::string& dir, const LoadOptions& options) {
+  if (!job.apply_global(global).empty()) {
+    return; // reported, on the whole job, after the document is decoded
+  }
+  yaml::PathJoiner joiner(dir);
+  yaml::walk(joiner, job);
+  options.consume_job(job);
+  ScrapeConfig kept;
+  kept.job_name = std::move(job.job_name);
+  kept.scrape_interval = job.scrape_interval;
+  kept.scrape_timeout = job.scrape_timeout;
+  kept.mark = job.mark;
+  kept.file = std::move(job.file);
+  job = std::move(kept);
+}
+
 // Parses and decodes a config. The jobs of scrape_configs are decoded as
 // soon as each is parsed, and their YAML nodes dropped: on a config of
 // thousands of jobs, the tree of one job is in memory at a time.
-Config parse_and_decode(std::istream& input, const std::string& name, yaml::Diagnostics& diagnostics) {
+Config parse_and_decode(std::istream& input, const std::string& name, yaml::Diagnostics& diagnostics,
+                        const LoadOptions& options) {
   Config config;
   yaml::Decoder decoder(diagnostics, name);
-  auto doc = yaml::Document::parse(input, "scrape_configs", [&](yaml::Node job) {
-    return decoder.decode_ahead<yaml::Box<ScrapeConfig>>(job);
-  });
+  std::optional<GlobalConfig> global_first;
+  yaml::Document::StreamedList list;
+  list.key = "scrape_configs";
+  if (options.consume_job) {
+    list.on_preceding = [&](yaml::Node key, yaml::Node value) {
+      if (key.text() == "global") {
+        global_first = decode_global(value, name);
+      }
+    };
+  }
+  list.on_element = [&](yaml::Node node) {
+    uint32_t slot = decoder.decode_ahead<yaml::Box<ScrapeConfig>>(node);
+    if (global_first) {
+      if (auto* job = decoder.decoded_cleanly<yaml::Box<ScrapeConfig>>(slot); job && *job) {
+        consume(**job, *global_first, dir_of(name), options);
+      }
+    }
+    return slot;
+  };
+  auto doc = yaml::Document::parse(input, list);
   if (!doc) {
     diagnostics.error(name, doc.error().mark, doc.error().message);
     return config;
@@ -209,18 +258,19 @@ Config parse_and_decode(std::istream& input, const std::string& name, yaml::Diag
 
 } // namespace
 
-Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics) {
+Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics,
+                 const LoadOptions& options) {
   std::istringstream input{std::string(text)};
-  return parse_and_decode(input, name, diagnostics);
+  return parse_and_decode(input, name, diagnostics, options);
 }
 
-Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, const LoadOptions&) {
+Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, const LoadOptions& options) {
   // Read as a stream: the file's text is never held in memory as a whole.
   std::ifstream input(path, std::ios::binary);
   if (!input) {
     return fail(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   }
-  Config config = parse_and_decode(input, path, diagnostics);
+  Config config = parse_and_decode(input, path, diagnostics, options);
   yaml::PathJoiner joiner(dir_of(path));
   yaml::walk(joiner, config);
   if (diagnostics.error_count() == 0) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,14 @@ struct Config {
 struct LoadOptions {
   // Only the file itself and scrape_config_files, like promtool --syntax-only.
   bool syntax_only = false;
+  // When set, each job of the main file that decodes without error while
+  // the global section is already known (it precedes scrape_configs, as it
+  // usually does) is passed here complete, with global applied and paths
+  // joined, as soon as it is parsed. Afterwards only what whole-file
+  // validation needs is kept of it (name, interval, timeout, location), so
+  // a config of any size is checked in about constant memory. The job's
+  // address stays the same in the loaded Config.
+  std::function<void(const ScrapeConfig&)> consume_job;
 };
 
 // Reads, decodes and validates path and the scrape_config_files it names.
@@ -55,7 +64,8 @@ struct LoadOptions {
 Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, const LoadOptions& options = {});
 
 // Decodes a config from text (paths are not resolved), for tests.
-Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics);
+Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics,
+                 const LoadOptions& options = {});
 
 // The jobs of a loaded config, skipping null entries.
 std::vector<const ScrapeConfig*> jobs(const Config& config);

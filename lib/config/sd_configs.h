@@ -29,13 +29,15 @@ struct StaticGroup {
   bool operator==(const StaticGroup& o) const { return targets == o.targets && labels == o.labels; }
 };
 
+using StaticGroups = std::vector<std::optional<StaticGroup>>;
+
 // The service discovery part of a job or alertmanager block: one list per
 // registered mechanism (key <name>_sd_configs) plus static_configs.
 struct SdConfigs {
   // Every SD block, ordered by mechanism key, then file order (the order
   // Prometheus starts a job's providers in).
   std::vector<std::unique_ptr<discovery::SdConfig>> configs;
-  std::vector<std::optional<StaticGroup>> static_configs;
+  StaticGroups static_configs;
 
   template <class V> void fields(V& v);
   // Sorts configs into provider order and reports null static entries.

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -74,21 +75,42 @@ std::string stat_error(const std::string& path) {
 
 class Checker {
 public:
-  Checker(const config::Config& config, std::string path, yaml::Diagnostics& diagnostics,
-          const CheckOptions& options)
-      : m_config(config), m_path(std::move(path)), m_diagnostics(diagnostics), m_options(options) {}
+  Checker(std::string path, yaml::Diagnostics& diagnostics, const CheckOptions& options)
+      : m_path(std::move(path)), m_result(diagnostics), m_out(&diagnostics), m_options(options) {}
+
+  // Checks a job while the config is still being loaded
+  // (LoadOptions::consume_job); run() reports the result in its place.
+  void check_job_early(const config::ScrapeConfig& job) {
+    yaml::Diagnostics found;
+    m_out = &found;
+    check_job(job);
+    m_out = &m_result;
+    EarlyCheck& early = m_checked_early[&job];
+    early.found = found.items();
+    if (!m_options.syntax_only) {
+      early.static_configs = job.sd.static_configs;
+    }
+  }
 
   // promtool runs static targets through relabeling even with
   // --syntax-only; everything else here is skipped then.
-  void run() {
+  void run(const config::Config& config) {
     bool full = !m_options.syntax_only;
     if (full) {
-      check_rule_files();
+      check_rule_files(config);
     }
-    for (const config::ScrapeConfig* job : config::jobs(m_config)) {
-      check_job(*job);
+    for (const config::ScrapeConfig* job : config::jobs(config)) {
+      if (auto early = m_checked_early.find(job); early != m_checked_early.end()) {
+        for (const yaml::Diagnostic& d : early->second.found) {
+          m_out->add(d);
+        }
+        lint_duplicate_targets(*job, early->second.static_configs);
+      } else {
+        check_job(*job);
+        lint_duplicate_targets(*job, job->sd.static_configs);
+      }
     }
-    for (const auto& am : m_config.alerting.alertmanagers) {
+    for (const auto& am : config.alerting.alertmanagers) {
       if (am) {
         check_alertmanager_targets(*am);
         if (full) {
@@ -96,12 +118,12 @@ public:
         }
       }
     }
-    for (const auto& rw : m_config.remote_write) {
+    for (const auto& rw : config.remote_write) {
       if (rw && full) {
         check_files(*rw, m_path, {});
       }
     }
-    for (const auto& rr : m_config.remote_read) {
+    for (const auto& rr : config.remote_read) {
       if (rr && full) {
         check_files(*rr, m_path, {});
       }
@@ -109,10 +131,10 @@ public:
   }
 
 private:
-  void check_rule_files() {
-    for (const std::string& pattern : m_config.rule_files) {
+  void check_rule_files(const config::Config& config) {
+    for (const std::string& pattern : config.rule_files) {
       if (pattern.find('*') == std::string::npos && glob_files(pattern).empty()) {
-        m_diagnostics.warning(m_path, {},
+        m_out->warning(m_path, {},
                               fmt::format("rule file {} does not point to an existing file (promtool fails this; "
                                           "the Prometheus server ignores it)",
                                           util::go_quote(pattern)));
@@ -126,7 +148,7 @@ private:
     yaml::walk(collector, const_cast<T&>(block));
     for (const auto& f : collector.files) {
       if (std::string why = stat_error(f.path); !why.empty()) {
-        m_diagnostics.error(file, mark,
+        m_out->error(file, mark,
                             fmt::format("error checking {} {}: stat {}: {}", describe_file_field(f.field),
                                         util::go_quote(f.path), f.path, why),
                             Stage::content);
@@ -164,9 +186,6 @@ private:
       group.source = std::to_string(i);
       check_group(populator, group, job, job.file, entry->mark,
                   fmt::format("static_configs[{}]", i));
-      if (!m_options.syntax_only) {
-        lint_duplicate_targets(job, *entry);
-      }
     }
     for (const auto& sd : job.sd.configs) {
       if (m_options.syntax_only) {
@@ -183,7 +202,7 @@ private:
     for (const std::string& pattern : file_sd.files) {
       std::vector<std::string> matches = glob_files(pattern);
       if (matches.empty()) {
-        m_diagnostics.warning(job.file, mark,
+        m_out->warning(job.file, mark,
                               fmt::format("file {} for file_sd in scrape job {} does not exist",
                                           util::go_quote(pattern), util::go_quote(job.job_name)));
       }
@@ -191,7 +210,7 @@ private:
         std::string text;
         if (!util::read_file(path, text)) {
           std::string why = std::strerror(errno);
-          m_diagnostics.error(path, {}, fmt::format("checking SD file {}: {}", util::go_quote(path), why),
+          m_out->error(path, {}, fmt::format("checking SD file {}: {}", util::go_quote(path), why),
                               Stage::content);
           continue;
         }
@@ -200,15 +219,15 @@ private:
         if (extension == "json") {
           auto parsed = discovery::parse_groups_json(text);
           if (!parsed) {
-            m_diagnostics.error(path, {}, fmt::format("checking SD file {}: {}", util::go_quote(path), parsed.error()),
+            m_out->error(path, {}, fmt::format("checking SD file {}: {}", util::go_quote(path), parsed.error()),
                                 Stage::content);
             continue;
           }
           groups = std::move(*parsed);
         } else {
-          size_t before = m_diagnostics.error_count();
-          groups = discovery::parse_groups_yaml(text, path, m_diagnostics);
-          if (m_diagnostics.error_count() != before) {
+          size_t before = m_out->error_count();
+          groups = discovery::parse_groups_yaml(text, path, *m_out);
+          if (m_out->error_count() != before) {
             continue;
           }
         }
@@ -229,7 +248,7 @@ private:
     populator.from_group(group, targets);
     for (const Target& t : targets) {
       if (t.failed()) {
-        m_diagnostics.error(file, mark, fmt::format("job {}, {}: {}", util::go_quote(job.job_name), where, t.error),
+        m_out->error(file, mark, fmt::format("job {}, {}: {}", util::go_quote(job.job_name), where, t.error),
                             Stage::content);
       }
     }
@@ -261,7 +280,7 @@ private:
         }
         std::string address(labels.get("__address__"));
         if (address.find('/') != std::string::npos) {
-          m_diagnostics.error(m_path, group->mark, fmt::format("{} is not a valid hostname", util::go_quote(address)),
+          m_out->error(m_path, group->mark, fmt::format("{} is not a valid hostname", util::go_quote(address)),
                               Stage::content);
           return;
         }
@@ -276,7 +295,7 @@ private:
       has_static = has_static || (g && !g->targets.empty());
     }
     if (job.sd.configs.empty() && !has_static) {
-      m_diagnostics.warning(job.file, mark,
+      m_out->warning(job.file, mark,
                             fmt::format("job {} has no service discovery and no static targets: it can never have a "
                                         "target",
                                         util::go_quote(job.job_name)));
@@ -291,7 +310,7 @@ private:
       if (constant_input && (a == relabel::Action::drop || a == relabel::Action::keep)) {
         bool matches_empty = RE2::FullMatch("", *rule->regex.re);
         if ((a == relabel::Action::drop) == matches_empty) {
-          m_diagnostics.warning(job.file, yaml::Mark{rule->line, 1},
+          m_out->warning(job.file, yaml::Mark{rule->line, 1},
                                 fmt::format("this {} rule without source_labels drops every target of job {}",
                                             relabel::action_name(a), util::go_quote(job.job_name)));
           return;
@@ -303,21 +322,36 @@ private:
     }
   }
 
-  void lint_duplicate_targets(const config::ScrapeConfig& job, const config::StaticGroup& group) {
-    for (const std::string& t : group.targets) {
-      auto [it, inserted] = m_static_targets.emplace(t, job.job_name);
-      if (!inserted && it->second != job.job_name) {
-        m_diagnostics.warning(job.file, group.mark,
-                              fmt::format("static target {} of job {} is also a static target of job {}",
-                                          util::go_quote(t), util::go_quote(job.job_name), util::go_quote(it->second)));
+  // Runs over the jobs in file order (not when they were checked), so the
+  // first job to name a target is the one other jobs are compared to.
+  void lint_duplicate_targets(const config::ScrapeConfig& job, const config::StaticGroups& groups) {
+    if (m_options.syntax_only) {
+      return;
+    }
+    for (const auto& group : groups) {
+      for (size_t i = 0; group && i < group->targets.size(); ++i) {
+        const std::string& t = group->targets[i];
+        auto [it, inserted] = m_static_targets.emplace(t, job.job_name);
+        if (!inserted && it->second != job.job_name) {
+          m_out->warning(job.file, group->mark,
+                         fmt::format("static target {} of job {} is also a static target of job {}",
+                                     util::go_quote(t), util::go_quote(job.job_name), util::go_quote(it->second)));
+        }
       }
     }
   }
 
-  const config::Config& m_config;
   std::string m_path;
-  yaml::Diagnostics& m_diagnostics;
+  yaml::Diagnostics& m_result;
+  yaml::Diagnostics* m_out; // where problems go: m_result, or one early job's list
   const CheckOptions& m_options;
+  // Jobs checked while loading (their config is gone): what was found, and
+  // their static targets for the duplicate lint.
+  struct EarlyCheck {
+    std::vector<yaml::Diagnostic> found;
+    config::StaticGroups static_configs;
+  };
+  std::unordered_map<const config::ScrapeConfig*, EarlyCheck> m_checked_early;
   std::map<std::string, std::string> m_static_targets; // target -> first job
 };
 
@@ -325,14 +359,19 @@ private:
 
 CheckResult check_config(const std::string& path, const CheckOptions& options) {
   CheckResult result;
-  Result<config::Config> loaded = config::load(path, result.diagnostics, {options.syntax_only});
+  Checker checker(path, result.diagnostics, options);
+  config::LoadOptions load_options{options.syntax_only, {}};
+  if (!options.keep_jobs) {
+    load_options.consume_job = [&](const config::ScrapeConfig& job) { checker.check_job_early(job); };
+  }
+  Result<config::Config> loaded = config::load(path, result.diagnostics, load_options);
   if (!loaded) {
     result.io_error = loaded.error();
     return result;
   }
   result.config = std::move(*loaded);
   if (result.diagnostics.error_count() == 0) {
-    Checker(*result.config, path, result.diagnostics, options).run();
+    checker.run(*result.config);
   }
   return result;
 }

@@ -11,10 +11,13 @@ namespace sdscope::scrape {
 struct CheckOptions {
   bool syntax_only = false;          // only the file and its scrape_config_files
   bool no_default_scrape_port = false; // --enable-feature=no-default-scrape-port
+  // Keep every job whole in the result (for --print); otherwise jobs are
+  // checked as they are parsed and only their names are kept.
+  bool keep_jobs = false;
 };
 
 struct CheckResult {
-  std::optional<config::Config> config; // nullopt when the file could not be read
+  std::optional<config::Config> config; // nullopt when the file could not be read (see keep_jobs)
   std::string io_error;                  // why it could not be read
   yaml::Diagnostics diagnostics;
 };

@@ -168,6 +168,9 @@ public:
   // of the Tag::taken node adopts it from. Its diagnostics are held back
   // until then, so they keep the order Prometheus reports them in.
   template <class T> uint32_t decode_ahead(Node n);
+  // The value decode_ahead left in slot, or nullptr if decoding it found an
+  // error (only warnings are allowed).
+  template <class T> T* decoded_cleanly(uint32_t slot);
 
   // Decodes a sequence element by element; a null element is left at its
   // zero value (callers report Prometheus's "empty or null ..." messages).
@@ -285,6 +288,16 @@ template <class T> uint32_t Decoder::decode_ahead(Node n) {
   decoder.decode(n, *value);
   m_taken.push_back({std::move(value), held.items(), decoder.m_type_errors});
   return static_cast<uint32_t>(m_taken.size() - 1);
+}
+
+template <class T> T* Decoder::decoded_cleanly(uint32_t slot) {
+  Taken& taken = m_taken.at(slot);
+  for (const Diagnostic& d : taken.diagnostics) {
+    if (d.severity == Severity::error) {
+      return nullptr;
+    }
+  }
+  return taken.type_errors == 0 ? std::static_pointer_cast<T>(taken.value).get() : nullptr;
 }
 
 template <class T> void Decoder::adopt(Node n, T& out) {

@@ -217,8 +217,7 @@ std::string_view tag_name(Tag tag) {
 // Turns yaml-cpp parser events into Document nodes.
 class TreeBuilder : public YAML::EventHandler {
 public:
-  TreeBuilder(Document& doc, std::string_view streamed_key, const Document::SubtreeHandler& handler)
-      : m_doc(doc), m_streamed_key(streamed_key), m_handler(handler) {}
+  TreeBuilder(Document& doc, const Document::StreamedList& list) : m_doc(doc), m_list(list) {}
 
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
@@ -273,10 +272,15 @@ private:
     }
   }
   void open(const YAML::Mark& mark, Kind kind, Tag tag, YAML::anchor_t anchor) {
-    if (m_handler && m_open.size() == 1 && kind == Kind::sequence && !m_pending.empty() &&
+    if (m_list.on_element && m_open.size() == 1 && kind == Kind::sequence && !m_pending.empty() &&
         m_doc.m_nodes[m_open[0].first].kind == Kind::mapping &&
-        Node(&m_doc, m_pending.back()).text() == m_streamed_key) {
+        Node(&m_doc, m_pending.back()).text() == m_list.key) {
       m_streamed_sequence = static_cast<uint32_t>(m_doc.m_nodes.size());
+      if (m_list.on_preceding) {
+        for (size_t i = m_open[0].second; i + 1 < m_pending.size(); i += 2) {
+          m_list.on_preceding(Node(&m_doc, m_pending[i]), Node(&m_doc, m_pending[i + 1]));
+        }
+      }
     }
     if (m_open.size() == 2 && kind == Kind::mapping && m_open[1].first == m_streamed_sequence) {
       m_subtree = {m_doc.m_children.size(), m_doc.m_text.size(), m_anchor_definitions};
@@ -303,7 +307,7 @@ private:
 
   // Gives a finished streamed subtree to the handler and drops its nodes.
   void hand_over(uint32_t index) {
-    uint32_t slot = m_handler(Node(&m_doc, index));
+    uint32_t slot = m_list.on_element(Node(&m_doc, index));
     m_doc.m_nodes.resize(index + 1);
     m_doc.m_children.resize(m_subtree.children);
     m_doc.m_text.resize(m_subtree.text);
@@ -320,8 +324,7 @@ private:
   };
 
   Document& m_doc;
-  std::string_view m_streamed_key;
-  const Document::SubtreeHandler& m_handler;
+  const Document::StreamedList& m_list;
   uint32_t m_streamed_sequence = UINT32_MAX;
   SubtreeStart m_subtree;
   size_t m_anchor_definitions = 0;
@@ -357,22 +360,20 @@ protected:
 } // namespace
 
 tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view text) {
-  return parse(text, {}, {});
+  return parse(text, StreamedList{});
 }
 
-tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view text, std::string_view streamed_key,
-                                                              const SubtreeHandler& handler) {
+tl::expected<Document, Document::SyntaxError> Document::parse(std::string_view text, const StreamedList& list) {
   ViewBuffer buffer(text);
   std::istream stream(&buffer);
-  return parse(stream, streamed_key, handler);
+  return parse(stream, list);
 }
 
-tl::expected<Document, Document::SyntaxError> Document::parse(std::istream& stream, std::string_view streamed_key,
-                                                              const SubtreeHandler& handler) {
+tl::expected<Document, Document::SyntaxError> Document::parse(std::istream& stream, const StreamedList& list) {
   Document doc;
   try {
     YAML::Parser parser(stream);
-    TreeBuilder builder(doc, streamed_key, handler);
+    TreeBuilder builder(doc, list);
     parser.HandleNextDocument(builder);
   } catch (const YAML::Exception& e) {
     Mark mark{static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)};

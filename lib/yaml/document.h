@@ -75,17 +75,20 @@ public:
   };
   static tl::expected<Document, SyntaxError> parse(std::string_view text);
 
-  // Called with each mapping in the list under the top-level key the parse
-  // streams; returns a slot number for the subtree, which is then dropped
-  // from the tree (its node stays, empty, tagged Tag::taken). Large configs
-  // are mostly one such list, so this keeps only one job's nodes in memory.
+  // A top-level list whose mappings are handed over one by one as they are
+  // parsed, then dropped from the tree (each leaves an empty node tagged
+  // Tag::taken whose slot() is what on_element returned). Large configs are
+  // mostly one such list, so this keeps only one job's nodes in memory.
   // Subtrees that define anchors are kept, since later aliases may use them.
-  using SubtreeHandler = std::function<uint32_t(Node)>;
-  static tl::expected<Document, SyntaxError> parse(std::string_view text, std::string_view streamed_key,
-                                                   const SubtreeHandler& handler);
+  struct StreamedList {
+    std::string_view key;
+    // Called once when the list opens, with each top-level pair before it.
+    std::function<void(Node key, Node value)> on_preceding;
+    std::function<uint32_t(Node element)> on_element;
+  };
+  static tl::expected<Document, SyntaxError> parse(std::string_view text, const StreamedList& list);
   // The same, reading from a stream (a file need not be held in memory).
-  static tl::expected<Document, SyntaxError> parse(std::istream& input, std::string_view streamed_key,
-                                                   const SubtreeHandler& handler);
+  static tl::expected<Document, SyntaxError> parse(std::istream& input, const StreamedList& list);
 
   Node root() const { return m_nodes.empty() ? Node() : Node(this, m_root); }
 

@@ -1,7 +1,7 @@
 # Helpers for the CLI scenarios: each scenario sources this file, gets the
 # sdscope binary as $1 and a scratch directory, and calls expect_* helpers.
 set -u
-SDSCOPE=$1
+SDSCOPE=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd) # tests/cli
 ROOT=$(cd "$HERE/../.." && pwd)
 SCRATCH=$(mktemp -d)
