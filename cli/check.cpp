@@ -32,11 +32,7 @@ int CheckCommand::run() {
   scrape::CheckOptions options;
   options.syntax_only = m_syntax_only;
   options.keep_jobs = m_print;
-  for (const std::string& f : m_features) {
-    if (f == "no-default-scrape-port") {
-      options.no_default_scrape_port = true;
-    }
-  }
+  options.no_default_scrape_port = no_default_scrape_port(m_features);
   output::DiagnosticFormat format = m_format == "json"     ? output::DiagnosticFormat::json
                                     : m_format == "github" ? output::DiagnosticFormat::github
                                                            : output::DiagnosticFormat::text;

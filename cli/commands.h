@@ -29,6 +29,26 @@ private:
   bool m_print = false;
 };
 
+class TargetsCommand {
+public:
+  explicit TargetsCommand(CLI::App& app);
+  bool selected() const { return m_command->parsed(); }
+  int run();
+
+private:
+  CLI::App* m_command;
+  std::string m_config;
+  std::vector<std::string> m_jobs;
+  std::string m_output;
+  std::string m_timeout = "30s";
+  std::string m_color = "auto";
+  std::vector<std::string> m_features;
+  bool m_dropped = false;
+};
+
+// Whether the Prometheus feature flags include no-default-scrape-port.
+bool no_default_scrape_port(const std::vector<std::string>& features);
+
 class MechanismsCommand {
 public:
   explicit MechanismsCommand(CLI::App& app);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -19,6 +20,10 @@ bool use_color(const std::string& mode, int fd) {
   }
   const char* no_color = std::getenv("NO_COLOR");
   return (no_color == nullptr || *no_color == '\0') && isatty(fd) != 0;
+}
+
+bool no_default_scrape_port(const std::vector<std::string>& features) {
+  return std::find(features.begin(), features.end(), "no-default-scrape-port") != features.end();
 }
 
 } // namespace sdscope::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", sdscope::cli::version_text());
   app.require_subcommand(1);
   sdscope::cli::CheckCommand check(app);
+  sdscope::cli::TargetsCommand targets(app);
   sdscope::cli::MechanismsCommand mechanisms(app);
   try {
     app.parse(argc, argv);
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
   try {
     if (check.selected()) {
       return check.run();
+    }
+    if (targets.selected()) {
+      return targets.run();
     }
     return mechanisms.run();
   } catch (const std::exception& e) {

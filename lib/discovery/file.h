@@ -20,9 +20,16 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c) const;
   bool operator==(const Config&) const = default;
+  // Refreshes at once, then on every change inotify reports in the
+  // patterns' directories and every refresh_interval.
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
+
+// Reads one file_sd file (JSON or YAML by its extension): its groups with
+// Source "<path>:<index>" and the group label __meta_filepath, or why not.
+Result<std::vector<model::TargetGroup>> read_groups(const std::string& path);
 
 // True when pattern is acceptable as a file_sd path (one '*', only in the
 // last element, and a .json/.yml/.yaml extension).

@@ -1,8 +1,14 @@
 #include "discovery/sd_config.h"
 
+#include <fmt/format.h>
+
 #include "model/url.h"
 
 namespace sdscope::discovery {
+
+Result<std::unique_ptr<Discoverer>> SdConfig::make_discoverer(const DiscovererOptions&) const {
+  return fail(fmt::format("sdscope cannot run {} discovery yet (only check its config)", mechanism()));
+}
 
 bool check_http_url(yaml::Checker& c, const std::string& url) {
   if (url.empty()) {

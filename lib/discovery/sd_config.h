@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "discovery/discoverer.h"
 #include "yaml/decode.h"
 #include "yaml/visit.h"
 
@@ -25,6 +26,9 @@ public:
   // Deep equality after defaults and path joining: equal configs share one
   // provider, as in Prometheus's discovery manager.
   virtual bool equals(const SdConfig& other) const = 0;
+  // A discoverer for this block, or why none can be built (Prometheus logs
+  // "Cannot create service discovery" then and runs the job without it).
+  virtual Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const;
 };
 
 // Implements SdConfig for a mechanism's Config struct from its fields().

@@ -73,6 +73,7 @@ struct TargetGroup {
   std::vector<Labels> targets; // each normally has __address__
   Labels labels;               // common to every target
   std::string source;          // unique within its provider
+  bool operator==(const TargetGroup&) const = default;
 };
 
 } // namespace sdscope::model

@@ -18,6 +18,7 @@
 #include "discovery/target_groups.h"
 #include "relabel/apply.h"
 #include "scrape/populate.h"
+#include "scrape/targets.h"
 #include "util/strings.h"
 #include "yaml/visit.h"
 
@@ -162,13 +163,7 @@ private:
       check_files(job, job.file, mark);
       lint_unreachable(job, mark);
     }
-    JobSettings settings{job.job_name, job.scrape_interval, job.scrape_timeout, job.metrics_path, job.scheme,
-                         job.params, {}, job.honor_labels};
-    for (const auto& rule : job.relabel_configs) {
-      if (rule) {
-        settings.relabel_configs.push_back(*rule);
-      }
-    }
+    JobSettings settings = settings_of(job);
     Populator populator(settings, {m_options.no_default_scrape_port});
 
     for (size_t i = 0; i < job.sd.static_configs.size(); ++i) {

@@ -1,0 +1,45 @@
+#pragma once
+
+// From a loaded config to each job's targets: the SD configs each job hands
+// the discovery manager, and the targets built from what it discovered
+// (spec/core.md §5.4).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "discovery/manager.h"
+#include "scrape/populate.h"
+
+namespace sdscope::scrape {
+
+// What target building needs of a job (after inheritance from global).
+JobSettings settings_of(const config::ScrapeConfig& job);
+
+// The discovery of each job: its SD configs in provider order, its
+// static_configs last as one static provider (kept alive in owned).
+std::vector<discovery::JobDiscovery> discovery_of(const std::vector<const config::ScrapeConfig*>& jobs,
+                                                  std::vector<std::unique_ptr<discovery::SdConfig>>& owned);
+
+struct JobTarget {
+  Target target;
+  std::string source; // "<provider>:<group Source>" of the group it came from
+  std::string url;    // the scrape URL of an active target
+};
+
+struct JobTargets {
+  const config::ScrapeConfig* job = nullptr;
+  std::vector<JobTarget> active; // one per distinct label set, in discovery order
+  std::vector<JobTarget> dropped;
+  std::vector<JobTarget> failed;
+  size_t duplicates_merged = 0; // active targets equal to an earlier one
+};
+
+// Builds the targets of job from its discovered groups. Active targets with
+// identical labels are one target: the first is kept, showing the
+// discovered labels of the last (as Prometheus does).
+JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<discovery::ProvidedGroup>& groups,
+                         PopulateOptions options = {});
+
+} // namespace sdscope::scrape
