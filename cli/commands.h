@@ -46,6 +46,23 @@ private:
   bool m_dropped = false;
 };
 
+class ExplainCommand {
+public:
+  explicit ExplainCommand(CLI::App& app);
+  bool selected() const { return m_command->parsed(); }
+  int run();
+
+private:
+  CLI::App* m_command;
+  std::string m_config;
+  std::string m_job;
+  std::string m_target;
+  std::string m_labels;
+  std::string m_timeout = "30s";
+  std::string m_color = "auto";
+  std::vector<std::string> m_features;
+};
+
 // Whether the Prometheus feature flags include no-default-scrape-port.
 bool no_default_scrape_port(const std::vector<std::string>& features);
 

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sdscope::cli::CheckCommand check(app);
   sdscope::cli::TargetsCommand targets(app);
+  sdscope::cli::ExplainCommand explain(app);
   sdscope::cli::MechanismsCommand mechanisms(app);
   try {
     app.parse(argc, argv);
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
     }
     if (targets.selected()) {
       return targets.run();
+    }
+    if (explain.selected()) {
+      return explain.run();
     }
     return mechanisms.run();
   } catch (const std::exception& e) {

@@ -170,7 +170,7 @@ int TargetsCommand::run() {
   std::map<std::string, std::string> url_job;
   for (const scrape::JobTargets& job : report.jobs) {
     for (const scrape::JobTarget& t : job.failed) {
-      std::cerr << fmt::format("sdscope: job \"{}\": {}: {}\n", job.job->job_name, t.source, t.target.error);
+      std::cerr << fmt::format("sdscope: job \"{}\": {}\n", job.job->job_name, t.target.error);
     }
     for (const scrape::JobTarget& t : job.active) {
       auto [it, inserted] = url_job.emplace(t.url, job.job->job_name);

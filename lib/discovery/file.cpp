@@ -69,7 +69,7 @@ Result<std::vector<model::TargetGroup>> read_groups(const std::string& path) {
     yaml::Diagnostics problems;
     groups = parse_groups_yaml(text, path, problems);
     if (problems.error_count() != 0) {
-      const yaml::Diagnostic& first = problems.sorted().front();
+      yaml::Diagnostic first = problems.sorted().front();
       return fail(first.mark.line == 0 ? first.message
                                        : fmt::format("{}:{}: {}", first.mark.line, first.mark.column, first.message));
     }

@@ -165,6 +165,9 @@ Json file_sd_document(const TargetsReport& report) {
   return out;
 }
 
+// Invalid UTF-8 (possible in labels an API sent) is replaced, not fatal.
+std::string dump(const Json& document) { return document.dump(2, ' ', false, Json::error_handler_t::replace); }
+
 void emit_yaml(YAML::Emitter& out, const Json& value) {
   if (value.is_object()) {
     out << YAML::BeginMap;
@@ -299,7 +302,7 @@ private:
 void write_targets(std::ostream& out, const TargetsReport& report, TargetFormat format, const TableStyle& style) {
   switch (format) {
   case TargetFormat::json:
-    out << targets_document(report).dump(2) << '\n';
+    out << dump(targets_document(report)) << '\n';
     break;
   case TargetFormat::yaml: {
     YAML::Emitter emitter;
@@ -308,10 +311,10 @@ void write_targets(std::ostream& out, const TargetsReport& report, TargetFormat 
     break;
   }
   case TargetFormat::groups:
-    out << groups_document(report).dump(2) << '\n';
+    out << dump(groups_document(report)) << '\n';
     break;
   case TargetFormat::file_sd:
-    out << file_sd_document(report).dump(2) << '\n';
+    out << dump(file_sd_document(report)) << '\n';
     break;
   case TargetFormat::table:
     TableWriter(out, style).write(report);
