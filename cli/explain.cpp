@@ -181,16 +181,16 @@ int ExplainCommand::run() {
   manager.stop();
   int found = 0;
   for (const discovery::ProvidedGroup& g : groups[m_job]) {
-    for (const model::Labels& t : g.group.targets) {
+    for (const model::Labels& t : g.group->targets) {
       if (t.get("__address__") != m_target) {
         continue;
       }
-      model::Labels merged = g.group.labels;
+      model::Labels merged = g.group->labels;
       for (const auto& [name, value] : t) {
         merged.set(name, value);
       }
       std::cout << (found++ > 0 ? "\n" : "");
-      tracer.explain(**job, settings, options, merged, g.provider + ":" + g.group.source);
+      tracer.explain(**job, settings, options, merged, g.provider + ":" + g.group->source);
     }
   }
   if (found == 0) {

@@ -170,12 +170,13 @@ int TargetsCommand::run() {
   std::map<std::string, std::string> url_job;
   for (const scrape::JobTargets& job : report.jobs) {
     for (const scrape::JobTarget& t : job.failed) {
-      std::cerr << fmt::format("sdscope: job \"{}\": {}\n", job.job->job_name, t.target.error);
+      std::cerr << fmt::format("sdscope: job \"{}\": {}\n", job.job->job_name, t.error);
     }
     for (const scrape::JobTarget& t : job.active) {
-      auto [it, inserted] = url_job.emplace(t.url, job.job->job_name);
+      const std::string& url = t.url;
+      auto [it, inserted] = url_job.emplace(url, job.job->job_name);
       if (!inserted && it->second != job.job->job_name) {
-        std::cerr << fmt::format("sdscope: warning: {} is scraped by job \"{}\" and job \"{}\"\n", t.url, it->second,
+        std::cerr << fmt::format("sdscope: warning: {} is scraped by job \"{}\" and job \"{}\"\n", url, it->second,
                                  job.job->job_name);
       }
     }

@@ -5,6 +5,15 @@
 
 namespace sdscope::discovery {
 
+void Sink::update(std::vector<model::TargetGroup> groups) {
+  std::vector<std::shared_ptr<const model::TargetGroup>> shared;
+  shared.reserve(groups.size());
+  for (model::TargetGroup& g : groups) {
+    shared.push_back(std::make_shared<const model::TargetGroup>(std::move(g)));
+  }
+  update(std::move(shared));
+}
+
 bool sleep_for(std::stop_token stop, std::chrono::milliseconds d) {
   std::mutex mutex;
   std::condition_variable_any wake;

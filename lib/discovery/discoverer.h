@@ -24,7 +24,8 @@ public:
   virtual ~Sink() = default;
   // Each group replaces the earlier group with the same Source; a group
   // without targets empties its Source.
-  virtual void update(std::vector<model::TargetGroup> groups) = 0;
+  virtual void update(std::vector<std::shared_ptr<const model::TargetGroup>> groups) = 0;
+  void update(std::vector<model::TargetGroup> groups);
   // Called after every attempt to discover: "" when it worked, else why not
   // (never with a secret in it). The first call means the first full result
   // is in (or the first attempt failed); a failure keeps the groups sent

@@ -18,7 +18,7 @@ struct Manager::Provider final : Sink {
   const SdConfig* config;
   std::vector<std::string> jobs;
   std::unique_ptr<Discoverer> discoverer;
-  std::vector<model::TargetGroup> groups; // in the order their Sources first appeared
+  std::vector<std::shared_ptr<const model::TargetGroup>> groups; // in the order their Sources first appeared
   std::unordered_map<std::string, size_t> by_source;
   bool synced = false;
   std::string error;
@@ -26,10 +26,11 @@ struct Manager::Provider final : Sink {
 
   Provider(Manager& m, std::string n, const SdConfig* c) : manager(m), name(std::move(n)), config(c) {}
 
-  void update(std::vector<model::TargetGroup> sent) override {
+  using Sink::update;
+  void update(std::vector<std::shared_ptr<const model::TargetGroup>> sent) override {
     std::lock_guard lock(manager.m_mutex);
-    for (model::TargetGroup& group : sent) {
-      auto [it, inserted] = by_source.emplace(group.source, groups.size());
+    for (auto& group : sent) {
+      auto [it, inserted] = by_source.emplace(group->source, groups.size());
       if (inserted) {
         groups.push_back(std::move(group));
       } else {
@@ -129,7 +130,7 @@ std::map<std::string, std::vector<ProvidedGroup>> Manager::groups() const {
   for (const auto& [job, providers] : m_jobs) {
     std::vector<ProvidedGroup>& list = out[job];
     for (const Provider* p : providers) {
-      for (const model::TargetGroup& group : p->groups) {
+      for (const auto& group : p->groups) {
         list.push_back({p->name, group});
       }
     }
@@ -142,8 +143,8 @@ std::vector<ProviderStatus> Manager::providers() const {
   std::vector<ProviderStatus> out;
   for (const auto& p : m_providers) {
     ProviderStatus status{p->name, p->jobs, p->synced, p->error, 0};
-    for (const model::TargetGroup& group : p->groups) {
-      status.targets += group.targets.size();
+    for (const auto& group : p->groups) {
+      status.targets += group->targets.size();
     }
     out.push_back(std::move(status));
   }

@@ -36,10 +36,11 @@ struct ProviderStatus {
   size_t targets = 0;            // target entries in its current groups
 };
 
-// A group as a job sees it: with the provider it came from.
+// A group as a job sees it: with the provider it came from. Groups are
+// shared, not copied, between the manager and its readers.
 struct ProvidedGroup {
   std::string provider;
-  model::TargetGroup group;
+  std::shared_ptr<const model::TargetGroup> group;
 };
 
 class Manager {

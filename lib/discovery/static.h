@@ -14,7 +14,7 @@ namespace sdscope::discovery {
 // static_configs (Source = index of the entry).
 class StaticConfig final : public SdConfig {
 public:
-  explicit StaticConfig(std::vector<model::TargetGroup> groups) : m_groups(std::move(groups)) {}
+  explicit StaticConfig(std::vector<model::TargetGroup> groups);
   std::string_view mechanism() const override { return "static"; }
   void accept(yaml::Printer&) const override {}
   void accept(yaml::PathJoiner&) override {}
@@ -24,7 +24,7 @@ public:
   Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 
 private:
-  std::vector<model::TargetGroup> m_groups;
+  std::vector<std::shared_ptr<const model::TargetGroup>> m_groups; // shared with the provider, not copied
 };
 
 } // namespace sdscope::discovery

@@ -85,4 +85,61 @@ void Labels::set(std::string_view name, std::string_view value) {
 
 void Labels::erase(std::string_view name) { set(name, ""); }
 
+namespace {
+
+void append_sized(std::string& out, std::string_view s) {
+  // Length as a little-endian base-128 varint: one byte for short strings.
+  for (size_t n = s.size(); ; n >>= 7) {
+    out.push_back(static_cast<char>((n & 0x7F) | (n >= 0x80 ? 0x80 : 0)));
+    if (n < 0x80) {
+      break;
+    }
+  }
+  out.append(s);
+}
+
+} // namespace
+
+PackedLabels::PackedLabels(const Labels& labels) {
+  size_t size = 0;
+  for (const auto& [name, value] : labels) {
+    size += name.size() + value.size() + 2;
+  }
+  m_data.reserve(size);
+  for (const auto& [name, value] : labels) {
+    append_sized(m_data, name);
+    append_sized(m_data, value);
+  }
+}
+
+std::string_view PackedLabels::next(size_t& at) const {
+  size_t n = 0;
+  for (int shift = 0;; shift += 7) {
+    auto byte = static_cast<unsigned char>(m_data[at++]);
+    n |= static_cast<size_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) {
+      break;
+    }
+  }
+  std::string_view s(m_data.data() + at, n);
+  at += n;
+  return s;
+}
+
+Labels PackedLabels::unpack() const {
+  Labels out;
+  for_each([&](std::string_view name, std::string_view value) { out.set(name, value); });
+  return out;
+}
+
+std::string_view PackedLabels::get(std::string_view name) const {
+  std::string_view found;
+  for_each([&](std::string_view n, std::string_view v) {
+    if (n == name) {
+      found = v;
+    }
+  });
+  return found;
+}
+
 } // namespace sdscope::model

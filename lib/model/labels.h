@@ -68,6 +68,33 @@ private:
   std::vector<Pair> m_pairs;
 };
 
+// A label set kept in one string (each name and value preceded by its
+// length), for holding many targets: a few hundred bytes per target instead
+// of two heap strings per label.
+class PackedLabels {
+public:
+  PackedLabels() = default;
+  explicit PackedLabels(const Labels& labels);
+
+  Labels unpack() const;
+  std::string_view get(std::string_view name) const;
+  bool empty() const { return m_data.empty(); }
+  // Calls fn(name, value) for each label, in name order.
+  template <class Fn> void for_each(Fn fn) const {
+    for (size_t at = 0; at < m_data.size();) {
+      std::string_view name = next(at);
+      std::string_view value = next(at);
+      fn(name, value);
+    }
+  }
+  size_t hash() const { return std::hash<std::string>()(m_data); }
+  bool operator==(const PackedLabels&) const = default;
+
+private:
+  std::string_view next(size_t& at) const;
+  std::string m_data;
+};
+
 // A group of targets from one source of one provider (targetgroup.Group).
 struct TargetGroup {
   std::vector<Labels> targets; // each normally has __address__

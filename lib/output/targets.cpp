@@ -4,189 +4,239 @@
 #include <array>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/emitter.h>
 
+#include "output/writer.h"
 #include "relabel/rule.h"
 
 namespace sdscope::output {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-Json label_object(const model::Labels& labels) {
-  Json out = Json::object();
+void write_labels(DocumentWriter& w, const model::Labels& labels) {
+  w.begin_object();
   for (const auto& [name, value] : labels) {
-    out[name] = value;
+    w.key(name);
+    w.string(value);
   }
-  return out;
+  w.end_object();
 }
 
-Json public_label_object(const model::Labels& labels) {
-  Json out = Json::object();
-  for (const auto& [name, value] : labels) {
-    if (!name.starts_with("__")) {
-      out[name] = value;
+void write_labels(DocumentWriter& w, const model::PackedLabels& labels, bool public_only = false) {
+  w.begin_object();
+  labels.for_each([&](std::string_view name, std::string_view value) {
+    if (!public_only || !name.starts_with("__")) {
+      w.key(name);
+      w.string(value);
     }
-  }
-  return out;
+  });
+  w.end_object();
 }
 
-// The rule that dropped a target: its number (1-based), action and place.
-Json dropped_by(const config::ScrapeConfig& job, int index) {
+// The rule that dropped a target, as rules count (from 1, null entries
+// excluded), with its action and place.
+struct DroppedBy {
+  int number = 0;
   const relabel::Rule* rule = nullptr;
+};
+
+DroppedBy dropped_by(const config::ScrapeConfig& job, int index) {
   int seen = -1;
   for (const auto& r : job.relabel_configs) {
     if (r && ++seen == index) {
-      rule = &*r;
-      break;
+      return {index + 1, &*r};
     }
   }
-  Json out = Json::object();
-  out["rule"] = index + 1;
-  if (rule != nullptr) {
-    out["action"] = std::string(relabel::action_name(rule->action.value));
-    out["file"] = job.file;
-    out["line"] = rule->line;
-  }
-  return out;
+  return {index + 1, nullptr};
 }
 
-Json targets_document(const TargetsReport& report) {
-  Json active = Json::array();
-  Json dropped = Json::array();
-  Json failed = Json::array();
-  Json jobs = Json::array();
+bool serves(const discovery::ProviderStatus& p, const std::string& job) {
+  return std::find(p.jobs.begin(), p.jobs.end(), job) != p.jobs.end();
+}
+
+void write_targets_document(DocumentWriter& w, const TargetsReport& report) {
+  w.begin_object();
+  w.key("activeTargets");
+  w.begin_array();
   for (const scrape::JobTargets& job : report.jobs) {
-    const std::string& pool = job.job->job_name;
     for (const scrape::JobTarget& t : job.active) {
-      Json entry = Json::object();
-      entry["discoveredLabels"] = label_object(t.target.discovered);
-      entry["labels"] = public_label_object(t.target.labels);
-      entry["scrapePool"] = pool;
-      entry["scrapeUrl"] = t.url;
-      entry["scrapeInterval"] = std::string(t.target.labels.get("__scrape_interval__"));
-      entry["scrapeTimeout"] = std::string(t.target.labels.get("__scrape_timeout__"));
-      entry["source"] = t.source;
-      active.push_back(std::move(entry));
+      w.begin_object();
+      w.key("discoveredLabels");
+      write_labels(w, job.discovered(t));
+      w.key("labels");
+      write_labels(w, t.labels, true);
+      w.key("scrapePool");
+      w.string(job.job->job_name);
+      w.key("scrapeUrl");
+      w.string(t.url);
+      w.key("scrapeInterval");
+      w.string(t.labels.get("__scrape_interval__"));
+      w.key("scrapeTimeout");
+      w.string(t.labels.get("__scrape_timeout__"));
+      w.key("source");
+      w.string(job.source(t));
+      w.end_object();
     }
+  }
+  w.end_array();
+  w.key("droppedTargets");
+  w.begin_array();
+  for (const scrape::JobTargets& job : report.jobs) {
     for (const scrape::JobTarget& t : job.dropped) {
-      Json entry = Json::object();
-      entry["discoveredLabels"] = label_object(t.target.discovered);
-      entry["scrapePool"] = pool;
-      entry["source"] = t.source;
-      entry["droppedBy"] = dropped_by(*job.job, t.target.dropped_by);
-      dropped.push_back(std::move(entry));
+      w.begin_object();
+      w.key("discoveredLabels");
+      write_labels(w, job.discovered(t));
+      w.key("scrapePool");
+      w.string(job.job->job_name);
+      w.key("source");
+      w.string(job.source(t));
+      DroppedBy by = dropped_by(*job.job, t.dropped_by);
+      w.key("droppedBy");
+      w.begin_object();
+      w.key("rule");
+      w.number(by.number);
+      if (by.rule != nullptr) {
+        w.key("action");
+        w.string(relabel::action_name(by.rule->action.value));
+        w.key("file");
+        w.string(job.job->file);
+        w.key("line");
+        w.number(by.rule->line);
+      }
+      w.end_object();
+      w.end_object();
     }
+  }
+  w.end_array();
+  w.key("failedTargets");
+  w.begin_array();
+  for (const scrape::JobTargets& job : report.jobs) {
     for (const scrape::JobTarget& t : job.failed) {
-      Json entry = Json::object();
-      entry["discoveredLabels"] = label_object(t.target.discovered);
-      entry["scrapePool"] = pool;
-      entry["source"] = t.source;
-      entry["error"] = t.target.error;
-      failed.push_back(std::move(entry));
+      w.begin_object();
+      w.key("discoveredLabels");
+      write_labels(w, job.discovered(t));
+      w.key("scrapePool");
+      w.string(job.job->job_name);
+      w.key("source");
+      w.string(job.source(t));
+      w.key("error");
+      w.string(t.error);
+      w.end_object();
     }
-    Json providers = Json::array();
+  }
+  w.end_array();
+  w.key("jobs");
+  w.begin_array();
+  for (const scrape::JobTargets& job : report.jobs) {
+    w.begin_object();
+    w.key("name");
+    w.string(job.job->job_name);
+    w.key("active");
+    w.number(static_cast<int64_t>(job.active.size()));
+    w.key("dropped");
+    w.number(static_cast<int64_t>(job.dropped.size()));
+    w.key("failed");
+    w.number(static_cast<int64_t>(job.failed.size()));
+    w.key("duplicatesMerged");
+    w.number(static_cast<int64_t>(job.duplicates_merged));
+    w.key("providers");
+    w.begin_array();
     for (const discovery::ProviderStatus& p : report.providers) {
-      if (std::find(p.jobs.begin(), p.jobs.end(), pool) != p.jobs.end()) {
-        providers.push_back({{"name", p.name}, {"synced", p.synced}, {"error", p.error}, {"targets", p.targets}});
+      if (serves(p, job.job->job_name)) {
+        w.begin_object();
+        w.key("name");
+        w.string(p.name);
+        w.key("synced");
+        w.boolean(p.synced);
+        w.key("error");
+        w.string(p.error);
+        w.key("targets");
+        w.number(static_cast<int64_t>(p.targets));
+        w.end_object();
       }
     }
-    jobs.push_back({{"name", pool},
-                    {"active", job.active.size()},
-                    {"dropped", job.dropped.size()},
-                    {"failed", job.failed.size()},
-                    {"duplicatesMerged", job.duplicates_merged},
-                    {"providers", std::move(providers)}});
+    w.end_array();
+    w.end_object();
   }
-  Json doc = Json::object();
-  doc["activeTargets"] = std::move(active);
-  doc["droppedTargets"] = std::move(dropped);
-  doc["failedTargets"] = std::move(failed);
-  doc["jobs"] = std::move(jobs);
-  return doc;
+  w.end_array();
+  w.end_object();
+  w.finish();
 }
 
-Json groups_document(const TargetsReport& report) {
-  Json out = Json::array();
+void write_groups_document(DocumentWriter& w, const TargetsReport& report) {
+  w.begin_array();
   for (const scrape::JobTargets& job : report.jobs) {
     auto it = report.groups.find(job.job->job_name);
-    if (it == report.groups.end()) {
-      continue;
-    }
-    for (const discovery::ProvidedGroup& g : it->second) {
-      Json targets = Json::array();
-      for (const model::Labels& t : g.group.targets) {
-        targets.push_back(label_object(t));
+    for (size_t i = 0; it != report.groups.end() && i < it->second.size(); ++i) {
+      const discovery::ProvidedGroup& g = it->second[i];
+      w.begin_object();
+      w.key("job");
+      w.string(job.job->job_name);
+      w.key("provider");
+      w.string(g.provider);
+      w.key("source");
+      w.string(g.group->source);
+      w.key("labels");
+      write_labels(w, g.group->labels);
+      w.key("targets");
+      w.begin_array();
+      for (const model::Labels& t : g.group->targets) {
+        write_labels(w, t);
       }
-      out.push_back({{"job", job.job->job_name},
-                     {"provider", g.provider},
-                     {"source", g.group.source},
-                     {"labels", label_object(g.group.labels)},
-                     {"targets", std::move(targets)}});
+      w.end_array();
+      w.end_object();
     }
   }
-  return out;
+  w.end_array();
+  w.finish();
 }
 
 // Each target as file_sd would give it back: its address as the target and
 // every other label (group and target ones) as group labels; neighbours
 // with equal labels share one group.
-Json file_sd_document(const TargetsReport& report) {
-  Json out = Json::array();
+void write_file_sd_document(DocumentWriter& w, const TargetsReport& report) {
+  w.begin_array();
+  bool open = false;
   model::Labels previous;
   for (const scrape::JobTargets& job : report.jobs) {
     auto it = report.groups.find(job.job->job_name);
-    if (it == report.groups.end()) {
-      continue;
-    }
-    for (const discovery::ProvidedGroup& g : it->second) {
-      for (const model::Labels& t : g.group.targets) {
-        model::Labels labels = g.group.labels;
+    for (size_t i = 0; it != report.groups.end() && i < it->second.size(); ++i) {
+      const model::TargetGroup& g = *it->second[i].group;
+      for (const model::Labels& t : g.targets) {
+        model::Labels labels = g.labels;
         for (const auto& [name, value] : t) {
           labels.set(name, value);
         }
         std::string address(labels.get("__address__"));
         labels.erase("__address__");
-        if (!out.empty() && labels == previous) {
-          out.back()["targets"].push_back(address);
-          continue;
+        if (!open || labels != previous) {
+          if (open) {
+            w.end_array();
+            if (!previous.empty()) {
+              w.key("labels");
+              write_labels(w, previous);
+            }
+            w.end_object();
+          }
+          w.begin_object();
+          w.key("targets");
+          w.begin_array();
+          open = true;
+          previous = std::move(labels);
         }
-        Json group = {{"targets", Json::array({address})}};
-        if (!labels.empty()) {
-          group["labels"] = label_object(labels);
-        }
-        out.push_back(std::move(group));
-        previous = std::move(labels);
+        w.string(address);
       }
     }
   }
-  return out;
-}
-
-// Invalid UTF-8 (possible in labels an API sent) is replaced, not fatal.
-std::string dump(const Json& document) { return document.dump(2, ' ', false, Json::error_handler_t::replace); }
-
-void emit_yaml(YAML::Emitter& out, const Json& value) {
-  if (value.is_object()) {
-    out << YAML::BeginMap;
-    for (const auto& [key, item] : value.items()) {
-      out << YAML::Key << key << YAML::Value;
-      emit_yaml(out, item);
+  if (open) {
+    w.end_array();
+    if (!previous.empty()) {
+      w.key("labels");
+      write_labels(w, previous);
     }
-    out << YAML::EndMap;
-  } else if (value.is_array()) {
-    out << YAML::BeginSeq;
-    for (const Json& item : value) {
-      emit_yaml(out, item);
-    }
-    out << YAML::EndSeq;
-  } else if (value.is_string()) {
-    out << YAML::DoubleQuoted << value.get<std::string>();
-  } else {
-    out << value.dump();
+    w.end_object();
   }
+  w.end_array();
+  w.finish();
 }
 
 // Cuts s to width columns (counting UTF-8 code points), marking the cut.
@@ -232,7 +282,7 @@ private:
     }
     std::vector<std::string> states;
     for (const discovery::ProviderStatus& p : providers) {
-      if (std::find(p.jobs.begin(), p.jobs.end(), job.job->job_name) == p.jobs.end()) {
+      if (!serves(p, job.job->job_name)) {
         continue;
       }
       std::string state = !p.synced ? paint("33", "pending") : p.error.empty() ? "ok" : paint("31", "failing");
@@ -240,7 +290,7 @@ private:
     }
     m_out << line << "  [" << fmt::format("{}", fmt::join(states, ", ")) << "]\n";
     for (const discovery::ProviderStatus& p : providers) {
-      if (!p.error.empty() && std::find(p.jobs.begin(), p.jobs.end(), job.job->job_name) != p.jobs.end()) {
+      if (!p.error.empty() && serves(p, job.job->job_name)) {
         m_out << "  " << paint("31", fit(fmt::format("{}: {}", p.name, p.error), width(2))) << '\n';
       }
     }
@@ -253,26 +303,26 @@ private:
   void rows(const scrape::JobTargets& job) {
     std::vector<std::array<std::string, 3>> table;
     for (const scrape::JobTarget& t : job.active) {
-      std::vector<std::string> labels;
-      for (const auto& [name, value] : t.target.labels) {
+      std::string labels;
+      t.labels.for_each([&](std::string_view name, std::string_view value) {
         if (!name.starts_with("__") && name != "instance" && name != "job") {
-          labels.push_back(fmt::format("{}=\"{}\"", name, value));
+          labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : " ", name, value);
         }
-      }
-      table.push_back({std::string(t.target.labels.get("instance")), t.url, fmt::format("{}", fmt::join(labels, " "))});
+      });
+      table.push_back({std::string(t.labels.get("instance")), t.url, std::move(labels)});
     }
     if (m_style.dropped) {
       for (const scrape::JobTarget& t : job.dropped) {
-        Json by = dropped_by(*job.job, t.target.dropped_by);
-        std::string where = by.contains("file") ? fmt::format(" at {}:{}", by["file"].get<std::string>(),
-                                                              by["line"].get<uint32_t>())
-                                                : "";
-        std::string action = by.contains("action") ? by["action"].get<std::string>() : "";
-        table.push_back({std::string(t.target.discovered.get("__address__")), "(dropped)",
-                         fmt::format("by rule {} ({}){}", t.target.dropped_by + 1, action, where)});
+        DroppedBy by = dropped_by(*job.job, t.dropped_by);
+        std::string why = fmt::format("by rule {}", by.number);
+        if (by.rule != nullptr) {
+          why += fmt::format(" ({}) at {}:{}", relabel::action_name(by.rule->action.value), job.job->file,
+                             by.rule->line);
+        }
+        table.push_back({std::string(job.discovered(t).get("__address__")), "(dropped)", std::move(why)});
       }
       for (const scrape::JobTarget& t : job.failed) {
-        table.push_back({std::string(t.target.discovered.get("__address__")), "(failed)", t.target.error});
+        table.push_back({std::string(job.discovered(t).get("__address__")), "(failed)", t.error});
       }
     }
     if (table.empty()) {
@@ -302,19 +352,16 @@ private:
 void write_targets(std::ostream& out, const TargetsReport& report, TargetFormat format, const TableStyle& style) {
   switch (format) {
   case TargetFormat::json:
-    out << dump(targets_document(report)) << '\n';
+    write_targets_document(*json_writer(out), report);
     break;
-  case TargetFormat::yaml: {
-    YAML::Emitter emitter;
-    emit_yaml(emitter, targets_document(report));
-    out << emitter.c_str() << '\n';
+  case TargetFormat::yaml:
+    write_targets_document(*yaml_writer(out), report);
     break;
-  }
   case TargetFormat::groups:
-    out << dump(groups_document(report)) << '\n';
+    write_groups_document(*json_writer(out), report);
     break;
   case TargetFormat::file_sd:
-    out << dump(file_sd_document(report)) << '\n';
+    write_file_sd_document(*json_writer(out), report);
     break;
   case TargetFormat::table:
     TableWriter(out, style).write(report);

@@ -156,12 +156,8 @@ Populator::Populator(const JobSettings& job, PopulateOptions options)
   }
 }
 
-std::string Populator::populate(model::Labels labels, Target& target) const {
+void Populator::add_job_labels(model::Labels& labels) const {
   const JobSettings& job = *m_job;
-  target.labels = model::Labels();
-  target.dropped_by = -1;
-  target.error.clear();
-
   // 1. Job defaults where absent; discovered labels override them.
   auto set_default = [&](std::string_view name, std::string_view value) {
     if (!labels.has(name)) {
@@ -177,6 +173,21 @@ std::string Populator::populate(model::Labels labels, Target& target) const {
   for (const auto& [name, value] : m_params) {
     labels.set(name, value);
   }
+}
+
+model::Labels Populator::discovered(const model::TargetGroup& group, size_t i) const {
+  model::Labels labels = merge(group.targets[i], group.labels);
+  add_job_labels(labels);
+  return labels;
+}
+
+std::string Populator::populate(model::Labels labels, Target& target) const {
+  const JobSettings& job = *m_job;
+  target.labels = model::Labels();
+  target.dropped_by = -1;
+  target.error.clear();
+
+  add_job_labels(labels);
   // 3. Discovered labels.
   target.discovered = labels;
   // 4. Relabeling.

@@ -63,9 +63,15 @@ public:
   // §5.1-§5.3 for every target of group, appended to out in group order.
   void from_group(const model::TargetGroup& group, std::vector<Target>& out) const;
 
+  // The discovered labels of target i of group (what populate() fills in
+  // target.discovered), computed again: cheaper than keeping them.
+  model::Labels discovered(const model::TargetGroup& group, size_t i) const;
+
   const JobSettings& job() const { return *m_job; }
 
 private:
+  void add_job_labels(model::Labels& labels) const; // §5.2 steps 1-2
+
   const JobSettings* m_job;
   PopulateOptions m_options;
   std::string m_interval; // job interval rendered (§3.2)

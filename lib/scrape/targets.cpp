@@ -1,6 +1,6 @@
 #include "scrape/targets.h"
 
-#include <unordered_map>
+#include <algorithm>
 
 #include "discovery/static.h"
 
@@ -51,52 +51,88 @@ std::vector<discovery::JobDiscovery> discovery_of(const std::vector<const config
 
 namespace {
 
-size_t hash_labels(const model::Labels& labels) {
-  size_t h = 0xcbf29ce484222325ULL;
-  std::hash<std::string> hash;
-  for (const auto& [name, value] : labels) {
-    h = (h ^ hash(name)) * 0x100000001b3ULL;
-    h = (h ^ hash(value)) * 0x100000001b3ULL;
+// Keeps the first of every set of active targets with equal labels, showing
+// the discovered labels (and source) of the last; counts the others.
+size_t merge_duplicates(std::vector<JobTarget>& active) {
+  std::vector<std::pair<size_t, uint32_t>> by_hash; // (label hash, index)
+  by_hash.reserve(active.size());
+  for (size_t i = 0; i < active.size(); ++i) {
+    by_hash.emplace_back(active[i].labels.hash(), static_cast<uint32_t>(i));
   }
-  return h;
+  std::sort(by_hash.begin(), by_hash.end());
+  std::vector<bool> merged(active.size(), false);
+  size_t count = 0;
+  for (size_t run = 0; run < by_hash.size();) {
+    size_t end = run + 1;
+    while (end < by_hash.size() && by_hash[end].first == by_hash[run].first) {
+      ++end;
+    }
+    // Equal hashes are rare and few: compare every pair (in index order).
+    for (size_t a = run; a < end; ++a) {
+      JobTarget& first = active[by_hash[a].second];
+      for (size_t b = a + 1; b < end && !merged[by_hash[a].second]; ++b) {
+        JobTarget& later = active[by_hash[b].second];
+        if (!merged[by_hash[b].second] && later.labels == first.labels) {
+          first.group = later.group;
+          first.index = later.index;
+          merged[by_hash[b].second] = true;
+          ++count;
+        }
+      }
+    }
+    run = end;
+  }
+  if (count > 0) {
+    size_t kept = 0;
+    for (size_t i = 0; i < active.size(); ++i) {
+      if (!merged[i]) {
+        if (kept != i) {
+          active[kept] = std::move(active[i]);
+        }
+        ++kept;
+      }
+    }
+    active.resize(kept);
+  }
+  return count;
 }
 
 } // namespace
+
+std::string JobTargets::source(const JobTarget& t) const {
+  const discovery::ProvidedGroup& g = groups[t.group];
+  return g.provider + ":" + g.group->source;
+}
+
+model::Labels JobTargets::discovered(const JobTarget& t) const {
+  return populator->discovered(*groups[t.group].group, t.index);
+}
 
 JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<discovery::ProvidedGroup>& groups,
                          PopulateOptions options) {
   JobTargets out;
   out.job = &job;
-  JobSettings settings = settings_of(job);
-  Populator populator(settings, options);
-  std::unordered_multimap<size_t, size_t> active_by_hash; // label hash -> index in out.active
-  std::vector<Target> built;
+  out.groups = groups;
+  out.settings = std::make_unique<JobSettings>(settings_of(job));
+  out.populator = std::make_unique<Populator>(*out.settings, options);
+  size_t total = 0;
   for (const discovery::ProvidedGroup& provided : groups) {
+    total += provided.group->targets.size();
+  }
+  out.active.reserve(total);
+  std::vector<Target> built;
+  for (uint32_t group = 0; group < groups.size(); ++group) {
     built.clear();
-    populator.from_group(provided.group, built);
-    std::string source = provided.provider + ":" + provided.group.source;
-    for (Target& t : built) {
-      if (t.failed()) {
-        out.failed.push_back({std::move(t), source, {}});
-      } else if (t.dropped()) {
-        out.dropped.push_back({std::move(t), source, {}});
-      } else {
-        size_t h = hash_labels(t.labels);
-        auto [first, last] = active_by_hash.equal_range(h);
-        auto same = std::find_if(first, last, [&](const auto& e) { return out.active[e.second].target.labels == t.labels; });
-        if (same != last) {
-          JobTarget& kept = out.active[same->second];
-          kept.target.discovered = std::move(t.discovered);
-          kept.source = source;
-          ++out.duplicates_merged;
-          continue;
-        }
-        active_by_hash.emplace(h, out.active.size());
-        std::string url = scrape_url(t.labels, job.params);
-        out.active.push_back({std::move(t), source, std::move(url)});
-      }
+    out.populator->from_group(*groups[group].group, built);
+    for (uint32_t i = 0; i < built.size(); ++i) {
+      Target& t = built[i];
+      JobTarget packed{model::PackedLabels(t.labels), group, i, t.dropped_by, std::move(t.error),
+                       t.active() ? scrape_url(t.labels, job.params) : std::string()};
+      (!packed.error.empty() ? out.failed : t.dropped() ? out.dropped : out.active).push_back(std::move(packed));
     }
   }
+  out.duplicates_merged = merge_duplicates(out.active);
+  out.active.shrink_to_fit();
   return out;
 }
 

@@ -22,18 +22,31 @@ JobSettings settings_of(const config::ScrapeConfig& job);
 std::vector<discovery::JobDiscovery> discovery_of(const std::vector<const config::ScrapeConfig*>& jobs,
                                                   std::vector<std::unique_ptr<discovery::SdConfig>>& owned);
 
+// One target of a job, small: a job can have hundreds of thousands. Its
+// discovered labels are computed again from its group when needed.
 struct JobTarget {
-  Target target;
-  std::string source; // "<provider>:<group Source>" of the group it came from
-  std::string url;    // the scrape URL of an active target
+  model::PackedLabels labels; // active: the final labels, `__` ones included
+  uint32_t group = 0;         // index into JobTargets::groups
+  uint32_t index = 0;         // index of the target in its group
+  int dropped_by = -1;        // dropped: index into the job's relabel rules
+  std::string error;          // failed: why Prometheus cannot create it
+  std::string url;            // active: the scrape URL
 };
 
 struct JobTargets {
   const config::ScrapeConfig* job = nullptr;
-  std::vector<JobTarget> active; // one per distinct label set, in discovery order
+  std::vector<discovery::ProvidedGroup> groups; // what the targets came from
+  std::vector<JobTarget> active;                // one per distinct label set, in discovery order
   std::vector<JobTarget> dropped;
   std::vector<JobTarget> failed;
   size_t duplicates_merged = 0; // active targets equal to an earlier one
+
+  // "<provider>:<group Source>" of the group t came from.
+  std::string source(const JobTarget& t) const;
+  model::Labels discovered(const JobTarget& t) const;
+
+  std::unique_ptr<JobSettings> settings;
+  std::unique_ptr<Populator> populator;
 };
 
 // Builds the targets of job from its discovered groups. Active targets with

@@ -93,8 +93,8 @@ void send(ScriptedDiscoverer::Script& s, std::vector<model::TargetGroup> groups,
 std::vector<std::string> addresses(const std::vector<discovery::ProvidedGroup>& groups) {
   std::vector<std::string> out;
   for (const auto& g : groups) {
-    for (const auto& t : g.group.targets) {
-      out.push_back(g.provider + " " + g.group.source + " " + std::string(t.get("__address__")));
+    for (const auto& t : g.group->targets) {
+      out.push_back(g.provider + " " + g.group->source + " " + std::string(t.get("__address__")));
     }
   }
   return out;
@@ -159,7 +159,7 @@ TEST_CASE("manager: a job without providers still shows; a config that cannot ru
   CHECK(providers[2].error.find("kubernetes") != std::string::npos);
   auto groups = manager.groups();
   REQUIRE(groups["empty"].size() == 1);
-  CHECK(groups["empty"][0].group.targets.empty());
+  CHECK(groups["empty"][0].group->targets.empty());
   CHECK(addresses(groups["static"]) == std::vector<std::string>{"static/1 0 127.0.0.1:9100"});
 }
 
@@ -179,8 +179,8 @@ TEST_CASE("file_sd: reads JSON and YAML, keeps a broken file's last groups, empt
   auto groups = manager.groups()["job"];
   CHECK(addresses(groups) == std::vector<std::string>{"file/0 " + a + ":0 127.0.0.1:1", "file/0 " + a + ":0 127.0.0.2:1",
                                                       "file/0 " + a + ":1 127.0.0.3:1", "file/0 " + b + ":0 127.0.0.4:1"});
-  CHECK(groups[0].group.labels.get("__meta_filepath") == a);
-  CHECK(groups[0].group.labels.get("env") == "prod");
+  CHECK(groups[0].group->labels.get("__meta_filepath") == a);
+  CHECK(groups[0].group->labels.get("env") == "prod");
 
   // Wait for the provider to see each change (it refreshes on inotify).
   auto wait_for = [&](auto done) {
@@ -216,7 +216,7 @@ TEST_CASE("refresh helper: refreshes at once, sends nothing on failure, stops pr
     std::mutex mutex;
     std::vector<std::string> reports;
     size_t updates = 0;
-    void update(std::vector<model::TargetGroup>) override {
+    void update(std::vector<std::shared_ptr<const model::TargetGroup>>) override {
       std::lock_guard lock(mutex);
       ++updates;
     }

@@ -1,0 +1,64 @@
+#pragma once
+
+// The HTTP client that SD mechanisms use: libcurl driven by an
+// HttpClientConfig the way prometheus/common v0.44 builds its http.Client
+// (auth round trippers, TLS, proxy, redirects, HTTP/2).
+
+#include <chrono>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "net/http_config.h"
+#include "util/result.h"
+
+namespace sdscope::net {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResponse {
+  long status = 0;
+  std::string status_text;  // the reason phrase, e.g. "Not Found"
+  std::string content_type; // the first Content-Type header, as sent
+  HttpHeaders headers;      // of the final response, in order
+  std::string body;
+
+  // Go's resp.Status: "404 Not Found".
+  std::string status_line() const;
+  // The first value of the named header (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+};
+
+class HttpClient {
+public:
+  // Builds a client; fails as Prometheus's NewClientFromConfig does (e.g.
+  // `unable to load specified CA cert <file>: <reason>`). Files named by the
+  // config (password, credentials, CA, client cert and key, oauth2 secret)
+  // are read again on every request, so rotated secrets take effect.
+  static Result<std::unique_ptr<HttpClient>> make(const HttpClientConfig& config);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends one request and returns the final response of any status (a 3xx
+  // when follow_redirects is off). Fails on transport problems with Go's
+  // shape, `Get "<url>": <reason>`, on timeout (0 = none) and when stop is
+  // requested (at once, `Get "<url>": context canceled`). Error texts never
+  // contain a configured secret. Requests on one client are serialized;
+  // connections are kept for reuse.
+  Result<HttpResponse> get(const std::string& url, const HttpHeaders& headers, std::chrono::milliseconds timeout,
+                           std::stop_token stop);
+  Result<HttpResponse> post(const std::string& url, const HttpHeaders& headers, std::string body,
+                            std::chrono::milliseconds timeout, std::stop_token stop);
+
+  struct Impl;
+
+private:
+  explicit HttpClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace sdscope::net
