@@ -42,7 +42,7 @@ using Clock = std::chrono::steady_clock;
 // Go's x/oauth2 treats a token as expired this long before its expiry.
 constexpr std::chrono::seconds k_oauth2_expiry_delta{10};
 // Go's http.Client gives up when the 10th response is still a redirect.
-constexpr long k_max_redirects_followed = 10;
+constexpr long k_max_redirects_followed = 9;
 
 void init_curl_once() {
   static std::once_flag once;
@@ -192,7 +192,7 @@ std::string strip_password(const std::string& url) {
 // Replaces every configured secret in an error text.
 std::string scrub(std::string text, const std::vector<std::string>& secrets) {
   for (const std::string& secret : secrets) {
-    if (secret.size() < 3000) {
+    if (secret.size() < 3) {
       continue; // too short to be told apart from ordinary text
     }
     for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
