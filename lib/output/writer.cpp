@@ -79,7 +79,21 @@ private:
   }
   void quoted(std::string_view s) {
     m_buffer += '"';
-    bool valid = util::valid_utf8(s);
+    bool plain = true; // nothing to escape: the common case, copied at once
+    bool ascii = true;
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      plain = plain && c >= 0x20 && c != '"' && c != '\\';
+      ascii = ascii && c < 0x80;
+    }
+    if (plain && (ascii || util::valid_utf8(s))) {
+      m_buffer.append(s);
+    } else {
+      escaped(s, ascii || util::valid_utf8(s));
+    }
+    m_buffer += '"';
+  }
+  void escaped(std::string_view s, bool valid) {
     for (size_t i = 0; i < s.size(); ++i) {
       auto c = static_cast<unsigned char>(s[i]);
       switch (c) {
@@ -93,18 +107,16 @@ private:
       default:
         if (c < 0x20) {
           fmt::format_to(std::back_inserter(m_buffer), "\\u{:04x}", c);
-        } else if (c >= 0x80 && !valid && !util::valid_utf8(s.substr(i, utf8_length(c)))) {
-          m_buffer += "\\ufffd";
-        } else if (c >= 0x80 && !valid) {
-          size_t n = utf8_length(c);
+        } else if (c < 0x80 || valid) {
+          m_buffer += static_cast<char>(c);
+        } else if (size_t n = utf8_length(c); util::valid_utf8(s.substr(i, n))) {
           m_buffer.append(s.substr(i, n));
           i += n - 1;
         } else {
-          m_buffer += static_cast<char>(c);
+          m_buffer += "\\ufffd";
         }
       }
     }
-    m_buffer += '"';
   }
   static size_t utf8_length(unsigned char lead) {
     return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;

@@ -149,30 +149,41 @@ HostPort split_host_port(std::string_view hostport) {
 Populator::Populator(const JobSettings& job, PopulateOptions options)
     : m_job(&job), m_options(options), m_interval(model::format_text(job.scrape_interval)),
       m_timeout(model::format_text(job.scrape_timeout)) {
+  // §5.2 steps 1-2: job defaults where a label is absent, params always (an
+  // empty first value deletes the label).
+  m_job_labels = {{"job", job.job_name, false},
+                  {std::string(k_interval), m_interval, false},
+                  {std::string(k_timeout), m_timeout, false},
+                  {std::string(k_metrics_path), job.metrics_path, false},
+                  {std::string(k_scheme), job.scheme, false}};
   for (const auto& [key, values] : job.params) {
     if (!values.empty()) {
-      m_params.emplace_back(fmt::format("{}{}", k_param_prefix, key), values.front());
+      m_job_labels.push_back({fmt::format("{}{}", k_param_prefix, key), values.front(), true});
     }
   }
+  std::sort(m_job_labels.begin(), m_job_labels.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
 }
 
 void Populator::add_job_labels(model::Labels& labels) const {
-  const JobSettings& job = *m_job;
-  // 1. Job defaults where absent; discovered labels override them.
-  auto set_default = [&](std::string_view name, std::string_view value) {
-    if (!labels.has(name)) {
-      labels.set(name, value);
+  // One sorted merge of labels with m_job_labels: appending in name order
+  // never shifts the labels already set.
+  model::Labels out;
+  auto l = labels.begin();
+  auto d = m_job_labels.begin();
+  while (l != labels.end() || d != m_job_labels.end()) {
+    if (d == m_job_labels.end() || (l != labels.end() && l->first < d->name)) {
+      out.set(l->first, l->second);
+      ++l;
+    } else if (l == labels.end() || d->name < l->first) {
+      out.set(d->name, d->value);
+      ++d;
+    } else {
+      out.set(d->name, d->overrides ? d->value : l->second);
+      ++l;
+      ++d;
     }
-  };
-  set_default("job", job.job_name);
-  set_default(k_interval, m_interval);
-  set_default(k_timeout, m_timeout);
-  set_default(k_metrics_path, job.metrics_path);
-  set_default(k_scheme, job.scheme);
-  // 2. Params, unconditionally (an empty first value deletes the label).
-  for (const auto& [name, value] : m_params) {
-    labels.set(name, value);
   }
+  labels = std::move(out);
 }
 
 model::Labels Populator::discovered(const model::TargetGroup& group, size_t i) const {

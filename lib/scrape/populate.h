@@ -76,7 +76,12 @@ private:
   PopulateOptions m_options;
   std::string m_interval; // job interval rendered (§3.2)
   std::string m_timeout;
-  std::vector<std::pair<std::string, std::string>> m_params; // `__param_<k>`, first value
+  struct JobLabel {
+    std::string name;
+    std::string value;
+    bool overrides; // params replace a discovered label; defaults do not
+  };
+  std::vector<JobLabel> m_job_labels; // sorted by name
 };
 
 // Convenience: one Target per entry of group.targets.
