@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "discovery/target_groups.h"
+#include "util/parallel.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::file {
@@ -55,14 +56,14 @@ std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n) { return 
 Result<std::vector<model::TargetGroup>> read_groups(const std::string& path) {
   std::string text;
   if (!util::read_file(path, text)) {
-    return fail(std::strerror(errno));
+    return fail(fmt::format("{}: {}", path, std::strerror(errno)));
   }
   std::vector<model::TargetGroup> groups;
   std::string extension = util::to_lower_ascii(path.substr(path.rfind('.') + 1));
   if (extension == "json") {
     auto parsed = parse_groups_json(text);
     if (!parsed) {
-      return fail(parsed.error());
+      return fail(fmt::format("{}: {}", path, parsed.error()));
     }
     groups = std::move(*parsed);
   } else {
@@ -70,8 +71,9 @@ Result<std::vector<model::TargetGroup>> read_groups(const std::string& path) {
     groups = parse_groups_yaml(text, path, problems);
     if (problems.error_count() != 0) {
       yaml::Diagnostic first = problems.sorted().front();
-      return fail(first.mark.line == 0 ? first.message
-                                       : fmt::format("{}:{}: {}", first.mark.line, first.mark.column, first.message));
+      return fail(first.mark.line == 0
+                      ? fmt::format("{}: {}", path, first.message)
+                      : fmt::format("{}:{}:{}: {}", path, first.mark.line, first.mark.column, first.message));
     }
   }
   for (size_t i = 0; i < groups.size(); ++i) {
@@ -125,17 +127,23 @@ private:
   void refresh(Sink& sink, int events) {
     std::map<std::string, size_t> counts;
     std::string errors;
+    std::vector<std::string> paths;
     for (const std::string& pattern : m_patterns) {
-      for (const std::string& path : glob_files(pattern)) {
-        auto groups = read_groups(path);
-        if (!groups) {
-          errors += fmt::format("{}reading {}: {}", errors.empty() ? "" : "; ", util::go_quote(path), groups.error());
-          counts[path] = m_counts.count(path) != 0 ? m_counts[path] : 0;
-          continue;
-        }
-        counts[path] = groups->size();
-        sink.update(std::move(*groups));
+      std::vector<std::string> matched = glob_files(pattern);
+      paths.insert(paths.end(), matched.begin(), matched.end());
+    }
+    // Files are read and parsed on every core, then sent in order.
+    std::vector<Result<std::vector<model::TargetGroup>>> read(paths.size());
+    util::parallel_for(paths.size(), [&](size_t i) { read[i] = read_groups(paths[i]); });
+    for (size_t i = 0; i < paths.size(); ++i) {
+      const std::string& path = paths[i];
+      if (!read[i]) {
+        errors += fmt::format("{}{}", errors.empty() ? "" : "; ", read[i].error());
+        counts[path] = m_counts.count(path) != 0 ? m_counts[path] : 0;
+        continue;
       }
+      counts[path] = read[i]->size();
+      sink.update(std::move(*read[i]));
     }
     std::vector<model::TargetGroup> vanished;
     for (const auto& [path, before] : m_counts) {

@@ -28,7 +28,8 @@ struct Config : SdConfigBase<Config> {
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
 
 // Reads one file_sd file (JSON or YAML by its extension): its groups with
-// Source "<path>:<index>" and the group label __meta_filepath, or why not.
+// Source "<path>:<index>" and the group label __meta_filepath, or why not
+// ("<path>:<line>:<column>: <message>", or "<path>: <message>").
 Result<std::vector<model::TargetGroup>> read_groups(const std::string& path);
 
 // True when pattern is acceptable as a file_sd path (one '*', only in the
