@@ -128,7 +128,7 @@ std::string_view PackedLabels::next(size_t& at) const {
 
 Labels PackedLabels::unpack() const {
   Labels out;
-  for_each([&](std::string_view name, std::string_view value) { out.set(name, value); });
+  for_each([&](std::string_view name, std::string_view value) { out.append_sorted(name, value); });
   return out;
 }
 

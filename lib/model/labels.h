@@ -49,6 +49,14 @@ public:
   bool has(std::string_view name) const;
   void set(std::string_view name, std::string_view value);
   void erase(std::string_view name);
+  // For building a label set in name order: appends without searching
+  // (name must sort after every name already there; "" values are skipped).
+  void append_sorted(std::string_view name, std::string_view value) {
+    if (!value.empty()) {
+      m_pairs.emplace_back(name, value);
+    }
+  }
+  void reserve(size_t n) { m_pairs.reserve(n); }
 
   size_t size() const { return m_pairs.size(); }
   bool empty() const { return m_pairs.empty(); }

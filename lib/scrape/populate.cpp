@@ -27,6 +27,7 @@ constexpr std::string_view k_meta_prefix = "__meta_";
 // in and is skipped explicitly.
 model::Labels merge(const model::Labels& target, const model::Labels& group) {
   model::Labels out;
+  out.reserve(target.size() + group.size() + 6);
   auto t = target.begin();
   auto g = group.begin();
   // Both inputs are sorted: a sorted merge appends at the end of out.
@@ -35,11 +36,11 @@ model::Labels merge(const model::Labels& target, const model::Labels& group) {
       if (g != group.end() && t->first == g->first) {
         ++g;
       }
-      out.set(t->first, t->second);
+      out.append_sorted(t->first, t->second);
       ++t;
     } else {
       if (g->first != k_address) {
-        out.set(g->first, g->second);
+        out.append_sorted(g->first, g->second);
       }
       ++g;
     }
@@ -168,17 +169,18 @@ void Populator::add_job_labels(model::Labels& labels) const {
   // One sorted merge of labels with m_job_labels: appending in name order
   // never shifts the labels already set.
   model::Labels out;
+  out.reserve(labels.size() + m_job_labels.size() + 4); // room for relabeling to add a few
   auto l = labels.begin();
   auto d = m_job_labels.begin();
   while (l != labels.end() || d != m_job_labels.end()) {
     if (d == m_job_labels.end() || (l != labels.end() && l->first < d->name)) {
-      out.set(l->first, l->second);
+      out.append_sorted(l->first, l->second);
       ++l;
     } else if (l == labels.end() || d->name < l->first) {
-      out.set(d->name, d->value);
+      out.append_sorted(d->name, d->value);
       ++d;
     } else {
-      out.set(d->name, d->overrides ? d->value : l->second);
+      out.append_sorted(d->name, d->overrides ? d->value : l->second);
       ++l;
       ++d;
     }
