@@ -1,9 +1,13 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "config/config.h"
 
 namespace sdscope::cli {
 
@@ -62,6 +66,13 @@ private:
   std::string m_color = "auto";
   std::vector<std::string> m_features;
 };
+
+// The config for a command that runs discovery: loaded and validated as
+// Prometheus loads it; nullopt (after printing why) when it cannot be used.
+std::optional<config::Config> load_config(const std::string& path, const std::string& color);
+
+// A --timeout value; nullopt (after printing why) when it is malformed.
+std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text);
 
 // Whether the Prometheus feature flags include no-default-scrape-port.
 bool no_default_scrape_port(const std::vector<std::string>& features);

@@ -1,9 +1,12 @@
 #include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <unistd.h>
 
 #include "commands.h"
 #include "discovery/registry.h"
+#include "model/duration.h"
+#include "output/diagnostics.h"
 
 namespace sdscope::cli {
 
@@ -20,6 +23,35 @@ bool use_color(const std::string& mode, int fd) {
   }
   const char* no_color = std::getenv("NO_COLOR");
   return (no_color == nullptr || *no_color == '\0') && isatty(fd) != 0;
+}
+
+std::optional<config::Config> load_config(const std::string& path, const std::string& color) {
+  yaml::Diagnostics diagnostics;
+  Result<config::Config> loaded = config::load(path, diagnostics);
+  if (!loaded) {
+    std::cerr << "sdscope: " << loaded.error() << '\n';
+    return std::nullopt;
+  }
+  if (diagnostics.error_count() > 0) {
+    std::vector<yaml::Diagnostic> errors;
+    for (const yaml::Diagnostic& d : diagnostics.sorted()) {
+      if (d.severity == yaml::Severity::error) {
+        errors.push_back(d);
+      }
+    }
+    output::write_diagnostics(std::cerr, {{path, errors, 0}}, output::DiagnosticFormat::text, use_color(color, 2));
+    return std::nullopt;
+  }
+  return std::move(*loaded);
+}
+
+std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) {
+  model::Duration timeout;
+  if (std::string e = model::parse_text(text, timeout); !e.empty()) {
+    std::cerr << "sdscope: --timeout: " << e << '\n';
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(timeout.ms);
 }
 
 bool no_default_scrape_port(const std::vector<std::string>& features) {

@@ -136,20 +136,9 @@ int ExplainCommand::run() {
     std::cerr << "sdscope: explain needs --target ADDRESS or --labels name=value,...\n";
     return 2;
   }
-  model::Duration timeout;
-  if (std::string e = model::parse_text(m_timeout, timeout); !e.empty()) {
-    std::cerr << "sdscope: --timeout: " << e << '\n';
-    return 2;
-  }
-  yaml::Diagnostics diagnostics;
-  Result<config::Config> loaded = config::load(m_config, diagnostics);
+  std::optional<std::chrono::milliseconds> timeout = parse_timeout(m_timeout);
+  std::optional<config::Config> loaded = timeout ? load_config(m_config, m_color) : std::nullopt;
   if (!loaded) {
-    std::cerr << "sdscope: " << loaded.error() << '\n';
-    return 2;
-  }
-  if (diagnostics.error_count() > 0) {
-    output::write_diagnostics(std::cerr, {{m_config, diagnostics.sorted(), 0}}, output::DiagnosticFormat::text,
-                              use_color(m_color, 2));
     return 2;
   }
   std::vector<const config::ScrapeConfig*> jobs = config::jobs(*loaded);
@@ -176,7 +165,7 @@ int ExplainCommand::run() {
   std::vector<std::unique_ptr<discovery::SdConfig>> owned;
   discovery::Manager manager;
   manager.start(scrape::discovery_of({*job}, owned));
-  bool synced = manager.wait_synced(discovery::Manager::Clock::now() + std::chrono::milliseconds(timeout.ms));
+  bool synced = manager.wait_synced(discovery::Manager::Clock::now() + *timeout);
   auto groups = manager.groups();
   manager.stop();
   int found = 0;

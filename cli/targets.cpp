@@ -87,26 +87,9 @@ TargetsCommand::TargetsCommand(CLI::App& app) {
 }
 
 int TargetsCommand::run() {
-  model::Duration timeout;
-  if (std::string e = model::parse_text(m_timeout, timeout); !e.empty()) {
-    std::cerr << "sdscope: --timeout: " << e << '\n';
-    return 2;
-  }
-  yaml::Diagnostics diagnostics;
-  Result<config::Config> loaded = config::load(m_config, diagnostics);
+  std::optional<std::chrono::milliseconds> timeout = parse_timeout(m_timeout);
+  std::optional<config::Config> loaded = timeout ? load_config(m_config, m_color) : std::nullopt;
   if (!loaded) {
-    std::cerr << "sdscope: " << loaded.error() << '\n';
-    return 2;
-  }
-  if (diagnostics.error_count() > 0) {
-    std::vector<yaml::Diagnostic> errors;
-    for (const yaml::Diagnostic& d : diagnostics.sorted()) {
-      if (d.severity == yaml::Severity::error) {
-        errors.push_back(d);
-      }
-    }
-    output::write_diagnostics(std::cerr, {{m_config, errors, 0}}, output::DiagnosticFormat::text,
-                              use_color(m_color, 2));
     return 2;
   }
   const config::Config& config = *loaded;
@@ -134,7 +117,7 @@ int TargetsCommand::run() {
   std::vector<std::unique_ptr<discovery::SdConfig>> owned;
   discovery::Manager manager;
   manager.start(scrape::discovery_of(jobs, owned));
-  auto deadline = discovery::Manager::Clock::now() + std::chrono::milliseconds(timeout.ms);
+  auto deadline = discovery::Manager::Clock::now() + *timeout;
   bool all_synced = isatty(2) != 0 ? wait_with_progress(manager, deadline) : manager.wait_synced(deadline);
 
   output::TargetsReport report;

@@ -2,7 +2,6 @@
 // patterns (discovery/file/file.go in Prometheus v2.45; spec/core.md §6.4).
 #include "discovery/file.h"
 
-#include <glob.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -85,18 +84,6 @@ Result<std::vector<model::TargetGroup>> read_groups(const std::string& path) {
 
 namespace {
 
-std::vector<std::string> glob_files(const std::string& pattern) {
-  std::vector<std::string> files;
-  glob_t matches{};
-  if (glob(pattern.c_str(), GLOB_PERIOD, nullptr, &matches) == 0) {
-    for (size_t i = 0; i < matches.gl_pathc; ++i) {
-      files.emplace_back(matches.gl_pathv[i]);
-    }
-  }
-  globfree(&matches);
-  return files;
-}
-
 class FileDiscoverer : public Discoverer {
 public:
   FileDiscoverer(std::vector<std::string> patterns, int64_t interval_ms)
@@ -129,7 +116,7 @@ private:
     std::string errors;
     std::vector<std::string> paths;
     for (const std::string& pattern : m_patterns) {
-      std::vector<std::string> matched = glob_files(pattern);
+      std::vector<std::string> matched = util::glob_files(pattern);
       paths.insert(paths.end(), matched.begin(), matched.end());
     }
     // Files are read and parsed on every core, then sent in order.

@@ -53,77 +53,66 @@ bool serves(const discovery::ProviderStatus& p, const std::string& job) {
   return std::find(p.jobs.begin(), p.jobs.end(), job) != p.jobs.end();
 }
 
+enum class Kind { active, dropped, failed };
+
+// One entry of activeTargets, droppedTargets or failedTargets.
+void write_target(DocumentWriter& w, const scrape::JobTargets& job, const scrape::JobTarget& t, Kind kind) {
+  w.begin_object();
+  w.key("discoveredLabels");
+  write_labels(w, job.discovered(t));
+  if (kind == Kind::active) {
+    w.key("labels");
+    write_labels(w, t.labels, true);
+  }
+  w.key("scrapePool");
+  w.string(job.job->job_name);
+  if (kind == Kind::active) {
+    w.key("scrapeUrl");
+    w.string(t.url);
+    w.key("scrapeInterval");
+    w.string(t.labels.get("__scrape_interval__"));
+    w.key("scrapeTimeout");
+    w.string(t.labels.get("__scrape_timeout__"));
+  }
+  w.key("source");
+  w.string(job.source(t));
+  if (kind == Kind::dropped) {
+    DroppedBy by = dropped_by(*job.job, t.dropped_by);
+    w.key("droppedBy");
+    w.begin_object();
+    w.key("rule");
+    w.number(by.number);
+    if (by.rule != nullptr) {
+      w.key("action");
+      w.string(relabel::action_name(by.rule->action.value));
+      w.key("file");
+      w.string(job.job->file);
+      w.key("line");
+      w.number(by.rule->line);
+    }
+    w.end_object();
+  } else if (kind == Kind::failed) {
+    w.key("error");
+    w.string(t.error);
+  }
+  w.end_object();
+}
+
 void write_targets_document(DocumentWriter& w, const TargetsReport& report) {
   w.begin_object();
-  w.key("activeTargets");
-  w.begin_array();
-  for (const scrape::JobTargets& job : report.jobs) {
-    for (const scrape::JobTarget& t : job.active) {
-      w.begin_object();
-      w.key("discoveredLabels");
-      write_labels(w, job.discovered(t));
-      w.key("labels");
-      write_labels(w, t.labels, true);
-      w.key("scrapePool");
-      w.string(job.job->job_name);
-      w.key("scrapeUrl");
-      w.string(t.url);
-      w.key("scrapeInterval");
-      w.string(t.labels.get("__scrape_interval__"));
-      w.key("scrapeTimeout");
-      w.string(t.labels.get("__scrape_timeout__"));
-      w.key("source");
-      w.string(job.source(t));
-      w.end_object();
-    }
-  }
-  w.end_array();
-  w.key("droppedTargets");
-  w.begin_array();
-  for (const scrape::JobTargets& job : report.jobs) {
-    for (const scrape::JobTarget& t : job.dropped) {
-      w.begin_object();
-      w.key("discoveredLabels");
-      write_labels(w, job.discovered(t));
-      w.key("scrapePool");
-      w.string(job.job->job_name);
-      w.key("source");
-      w.string(job.source(t));
-      DroppedBy by = dropped_by(*job.job, t.dropped_by);
-      w.key("droppedBy");
-      w.begin_object();
-      w.key("rule");
-      w.number(by.number);
-      if (by.rule != nullptr) {
-        w.key("action");
-        w.string(relabel::action_name(by.rule->action.value));
-        w.key("file");
-        w.string(job.job->file);
-        w.key("line");
-        w.number(by.rule->line);
+  auto list = [&](std::string_view key, Kind kind, std::vector<scrape::JobTarget> scrape::JobTargets::*targets) {
+    w.key(key);
+    w.begin_array();
+    for (const scrape::JobTargets& job : report.jobs) {
+      for (const scrape::JobTarget& t : job.*targets) {
+        write_target(w, job, t, kind);
       }
-      w.end_object();
-      w.end_object();
     }
-  }
-  w.end_array();
-  w.key("failedTargets");
-  w.begin_array();
-  for (const scrape::JobTargets& job : report.jobs) {
-    for (const scrape::JobTarget& t : job.failed) {
-      w.begin_object();
-      w.key("discoveredLabels");
-      write_labels(w, job.discovered(t));
-      w.key("scrapePool");
-      w.string(job.job->job_name);
-      w.key("source");
-      w.string(job.source(t));
-      w.key("error");
-      w.string(t.error);
-      w.end_object();
-    }
-  }
-  w.end_array();
+    w.end_array();
+  };
+  list("activeTargets", Kind::active, &scrape::JobTargets::active);
+  list("droppedTargets", Kind::dropped, &scrape::JobTargets::dropped);
+  list("failedTargets", Kind::failed, &scrape::JobTargets::failed);
   w.key("jobs");
   w.begin_array();
   for (const scrape::JobTargets& job : report.jobs) {

@@ -3,7 +3,6 @@
 // and reported with locations, plus lint notes.
 #include "scrape/check.h"
 
-#include <glob.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -49,18 +48,6 @@ std::string describe_file_field(std::string_view field) {
     c = c == '_' ? ' ' : c;
   }
   return name;
-}
-
-std::vector<std::string> glob_files(const std::string& pattern) {
-  std::vector<std::string> files;
-  glob_t matches{};
-  if (glob(pattern.c_str(), GLOB_PERIOD, nullptr, &matches) == 0) {
-    for (size_t i = 0; i < matches.gl_pathc; ++i) {
-      files.emplace_back(matches.gl_pathv[i]);
-    }
-  }
-  globfree(&matches);
-  return files;
 }
 
 // "" when path exists, else why not (strerror of stat).
@@ -134,7 +121,7 @@ public:
 private:
   void check_rule_files(const config::Config& config) {
     for (const std::string& pattern : config.rule_files) {
-      if (pattern.find('*') == std::string::npos && glob_files(pattern).empty()) {
+      if (pattern.find('*') == std::string::npos && util::glob_files(pattern).empty()) {
         m_out->warning(m_path, {},
                               fmt::format("rule file {} does not point to an existing file (promtool fails this; "
                                           "the Prometheus server ignores it)",
@@ -195,7 +182,7 @@ private:
   void check_file_sd(const discovery::file::Config& file_sd, const Populator& populator,
                      const config::ScrapeConfig& job, yaml::Mark mark) {
     for (const std::string& pattern : file_sd.files) {
-      std::vector<std::string> matches = glob_files(pattern);
+      std::vector<std::string> matches = util::glob_files(pattern);
       if (matches.empty()) {
         m_out->warning(job.file, mark,
                               fmt::format("file {} for file_sd in scrape job {} does not exist",

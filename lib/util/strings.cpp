@@ -1,5 +1,7 @@
 #include "util/strings.h"
 
+#include <glob.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -146,6 +148,18 @@ std::vector<std::string> split(std::string_view s, char sep) {
     }
   }
   return parts;
+}
+
+std::vector<std::string> glob_files(const std::string& pattern) {
+  std::vector<std::string> files;
+  glob_t matches{};
+  if (glob(pattern.c_str(), GLOB_PERIOD, nullptr, &matches) == 0) {
+    for (size_t i = 0; i < matches.gl_pathc; ++i) {
+      files.emplace_back(matches.gl_pathv[i]);
+    }
+  }
+  globfree(&matches);
+  return files;
 }
 
 bool read_file(const std::string& path, std::string& out) {

@@ -25,4 +25,8 @@ std::vector<std::string> split(std::string_view s, char sep);
 // Reads a whole file; false when it cannot be opened or read.
 bool read_file(const std::string& path, std::string& out);
 
+// The paths a glob pattern matches, sorted (dot files included, as Go's
+// filepath.Glob matches them); none for a bad pattern.
+std::vector<std::string> glob_files(const std::string& pattern);
+
 } // namespace sdscope::util
