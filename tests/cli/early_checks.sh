@@ -35,15 +35,16 @@ for features in "" "--enable-feature=no-default-scrape-port"; do
   same $features mixed.yml mixed-unique.yml
   same $features --syntax-only mixed.yml mixed-unique.yml
 done
-# Early checking needs the global section first; give it to every config
-# of the corpus that has none (in a copy, so relative paths still resolve).
+# Early checking needs the global section first; give it to every valid
+# config of the corpus that has none (in a copy, so relative paths still
+# resolve). Invalid ones never get to the checks that run early.
 cp -r "$ROOT/testdata" corpus
-for f in corpus/differential/*.yml corpus/config/good/*.yml; do
+for f in corpus/differential/*.good.yml corpus/differential/*.newer.yml corpus/config/good/*.yml; do
   grep -q '^global:' "$f" && continue
   { echo 'global: {scrape_timeout: 10s}'; cat "$f"; } > variant.yml
   mv variant.yml "$f"
 done
-same corpus/differential/*.yml corpus/config/good/*.yml
+same corpus/differential/*.good.yml corpus/differential/*.newer.yml corpus/config/good/*.yml
 grep -c '"valid": true' early.json > valid.txt
 [ "$(cat valid.txt)" -gt 200 ] || fail "only $(cat valid.txt) corpus configs were valid"
 run check mixed-unique.yml
