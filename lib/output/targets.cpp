@@ -59,7 +59,12 @@ enum class Kind { active, dropped, failed };
 void write_target(DocumentWriter& w, const scrape::JobTargets& job, const scrape::JobTarget& t, Kind kind) {
   w.begin_object();
   w.key("discoveredLabels");
-  write_labels(w, job.discovered(t));
+  w.begin_object();
+  job.for_each_discovered(t, [&](std::string_view name, std::string_view value) {
+    w.key(name);
+    w.string(value);
+  });
+  w.end_object();
   if (kind == Kind::active) {
     w.key("labels");
     write_labels(w, t.labels, true);

@@ -66,6 +66,8 @@ public:
   // The discovered labels of target i of group (what populate() fills in
   // target.discovered), computed again: cheaper than keeping them.
   model::Labels discovered(const model::TargetGroup& group, size_t i) const;
+  // The same, given to fn(name, value) in name order without building them.
+  template <class Fn> void for_each_discovered(const model::TargetGroup& group, size_t i, Fn fn) const;
 
   const JobSettings& job() const { return *m_job; }
 
@@ -83,6 +85,45 @@ private:
   };
   std::vector<JobLabel> m_job_labels; // sorted by name
 };
+
+template <class Fn> void Populator::for_each_discovered(const model::TargetGroup& group, size_t i, Fn fn) const {
+  // A three-way merge by name: the target's labels win over the group's
+  // (whose __address__ never fills in), job defaults fill what both lack,
+  // params replace whatever is there (an empty one removes it).
+  const model::Labels& target = group.targets[i];
+  auto t = target.begin();
+  auto g = group.labels.begin();
+  auto d = m_job_labels.begin();
+  while (t != target.end() || g != group.labels.end() || d != m_job_labels.end()) {
+    std::string_view name;
+    for (std::string_view head : {t != target.end() ? std::string_view(t->first) : std::string_view(),
+                                  g != group.labels.end() ? std::string_view(g->first) : std::string_view(),
+                                  d != m_job_labels.end() ? std::string_view(d->name) : std::string_view()}) {
+      if (!head.empty() && (name.empty() || head < name)) {
+        name = head;
+      }
+    }
+    std::string_view value;
+    if (t != target.end() && t->first == name) {
+      value = (t++)->second;
+    }
+    if (g != group.labels.end() && g->first == name) {
+      if (value.empty() && name != "__address__") {
+        value = g->second;
+      }
+      ++g;
+    }
+    if (d != m_job_labels.end() && d->name == name) {
+      if (value.empty() || d->overrides) {
+        value = d->value;
+      }
+      ++d;
+    }
+    if (!value.empty()) {
+      fn(name, value);
+    }
+  }
+}
 
 // Convenience: one Target per entry of group.targets.
 std::vector<Target> targets_from_group(const model::TargetGroup& group, const JobSettings& job,

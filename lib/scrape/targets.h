@@ -44,6 +44,9 @@ struct JobTargets {
   // "<provider>:<group Source>" of the group t came from.
   std::string source(const JobTarget& t) const;
   model::Labels discovered(const JobTarget& t) const;
+  template <class Fn> void for_each_discovered(const JobTarget& t, Fn fn) const {
+    populator->for_each_discovered(*groups[t.group].group, t.index, fn);
+  }
 
   std::unique_ptr<JobSettings> settings;
   std::unique_ptr<Populator> populator;
