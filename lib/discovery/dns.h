@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdint>
+#include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "discovery/sd_config.h"
@@ -24,8 +27,42 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c) const;
   bool operator==(const Config&) const = default;
+  // A refresh discoverer resolving every name each refresh_interval. The
+  // resolver is the one /etc/resolv.conf names; options.endpoints["dns"]
+  // ("127.0.0.1:PORT", several separated by commas) replaces its
+  // nameservers, with no search domains (for tests only).
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
+
+// What resolv.conf says, read as miekg/dns does (ClientConfigFromReader).
+struct ResolvConf {
+  std::vector<std::string> servers; // "nameserver" values as written (port 53 unless "host:port" from a test)
+  std::vector<std::string> search;  // the last "search" or "domain" line wins
+  int ndots = 1;                    // options ndots:N, clamped to 0..15
+};
+ResolvConf parse_resolv_conf(std::string_view text);
+
+// The absolute names tried for name, in order (miekg/dns ClientConfig.NameList).
+std::vector<std::string> name_list(std::string_view name, const ResolvConf& conf);
+
+// One dns_sd config at work: refresh() resolves every name concurrently.
+class Discovery {
+public:
+  struct Refreshed {
+    std::vector<model::TargetGroup> groups; // one per name that resolved, in config order
+    std::vector<std::string> errors;        // one per name that did not (its group is left out)
+  };
+  // server_override: the endpoints["dns"] test hook, "" for /etc/resolv.conf.
+  Discovery(const Config& config, std::string server_override);
+  // Returns promptly, with whatever was finished, once stop is requested.
+  Refreshed refresh(std::stop_token stop);
+
+private:
+  Config m_config;
+  uint16_t m_qtype;
+  std::string m_server_override;
+};
 
 } // namespace sdscope::discovery::dns
