@@ -1,7 +1,11 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "discovery/sd_config.h"
@@ -54,6 +58,7 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c);
   bool operator==(const Config&) const = default;
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
@@ -61,5 +66,28 @@ std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
 // True when s is empty once Go's strings.TrimSpace has removed Unicode white
 // space (the "requires a server address" checks of consul and nomad).
 bool is_blank(std::string_view s);
+
+// Pauses of the discoverer. The defaults are Prometheus's; tests shorten
+// them (for tests only: nothing in the config file sets them).
+struct Timing {
+  std::chrono::milliseconds retry_interval{15000}; // after a failed request
+};
+
+// The discoverer of config with the given pauses; fails as Prometheus's
+// NewDiscovery does (HTTP client config, server address scheme).
+Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, Timing timing);
+
+// The body of GET /v1/catalog/services: service name -> its tags, decoded
+// as Go's encoding/json fills map[string][]string.
+Result<std::map<std::string, std::vector<std::string>>> parse_catalog(std::string_view body);
+
+// The group of one service from the body of GET /v1/health/service/<name>:
+// Source = service, group labels service and dc, one target per entry.
+Result<model::TargetGroup> service_group(std::string_view body, const std::string& service,
+                                         const std::string& datacenter, const std::string& tag_separator);
+
+// consul's aggregate of an entry's checks (api.HealthChecks.AggregatedStatus);
+// each check is (CheckID, Status).
+std::string aggregated_status(const std::vector<std::pair<std::string, std::string>>& checks);
 
 } // namespace sdscope::discovery::consul
