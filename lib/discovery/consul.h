@@ -5,7 +5,6 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "discovery/sd_config.h"
@@ -76,18 +75,5 @@ struct Timing {
 // The discoverer of config with the given pauses; fails as Prometheus's
 // NewDiscovery does (HTTP client config, server address scheme).
 Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, Timing timing);
-
-// The body of GET /v1/catalog/services: service name -> its tags, decoded
-// as Go's encoding/json fills map[string][]string.
-Result<std::map<std::string, std::vector<std::string>>> parse_catalog(std::string_view body);
-
-// The group of one service from the body of GET /v1/health/service/<name>:
-// Source = service, group labels service and dc, one target per entry.
-Result<model::TargetGroup> service_group(std::string_view body, const std::string& service,
-                                         const std::string& datacenter, const std::string& tag_separator);
-
-// consul's aggregate of an entry's checks (api.HealthChecks.AggregatedStatus);
-// each check is (CheckID, Status).
-std::string aggregated_status(const std::vector<std::pair<std::string, std::string>>& checks);
 
 } // namespace sdscope::discovery::consul

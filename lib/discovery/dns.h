@@ -36,17 +36,6 @@ struct Config : SdConfigBase<Config> {
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
 
-// What resolv.conf says, read as miekg/dns does (ClientConfigFromReader).
-struct ResolvConf {
-  std::vector<std::string> servers; // "nameserver" values as written (port 53 unless "host:port" from a test)
-  std::vector<std::string> search;  // the last "search" or "domain" line wins
-  int ndots = 1;                    // options ndots:N, clamped to 0..15
-};
-ResolvConf parse_resolv_conf(std::string_view text);
-
-// The absolute names tried for name, in order (miekg/dns ClientConfig.NameList).
-std::vector<std::string> name_list(std::string_view name, const ResolvConf& conf);
-
 // One dns_sd config at work: refresh() resolves every name concurrently.
 class Discovery {
 public:

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "discovery/consul.h"
+#include "discovery/consul_api.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;

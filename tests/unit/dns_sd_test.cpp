@@ -20,6 +20,7 @@
 #include <doctest/doctest.h>
 
 #include "discovery/dns.h"
+#include "discovery/dns_resolv_conf.h"
 
 extern char** environ;
 

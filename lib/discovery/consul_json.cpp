@@ -1,0 +1,131 @@
+// JSON as Go's encoding/json decodes it into consul's API structs
+// (hashicorp/consul/api), with Go's error wording, for consul_sd.
+#include "discovery/consul_json.h"
+
+#include <fmt/format.h>
+
+#include "util/strings.h"
+
+namespace sdscope::discovery::consul {
+
+bool equal_fold(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && util::to_lower_ascii(a) == util::to_lower_ascii(b);
+}
+
+std::string json_kind(const Json& v) {
+  if (v.is_string()) {
+    return "string";
+  }
+  if (v.is_boolean()) {
+    return "bool";
+  }
+  if (v.is_array()) {
+    return "array";
+  }
+  if (v.is_object()) {
+    return "object";
+  }
+  return "number";
+}
+
+Result<Json> parse_json(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return fail("EOF");
+  }
+  Json json = Json::parse(body, nullptr, false);
+  if (json.is_discarded()) {
+    return fail("invalid JSON in response body");
+  }
+  return json;
+}
+
+std::string go_value(const Json& v) {
+  if (v.is_null()) {
+    return "<nil>";
+  }
+  if (v.is_string()) {
+    return v.get<std::string>();
+  }
+  if (v.is_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) {
+      out += (i == 0 ? "" : " ") + go_value(v[i]);
+    }
+    return out + "]";
+  }
+  if (v.is_object()) {
+    std::map<std::string, std::string> sorted; // %v prints maps sorted by key
+    for (const auto& [key, value] : v.items()) {
+      sorted[key] = go_value(value);
+    }
+    std::string out = "map[";
+    bool first = true;
+    for (const auto& [key, value] : sorted) {
+      out += (first ? "" : " ") + key + ":" + value;
+      first = false;
+    }
+    return out + "]";
+  }
+  return v.dump();
+}
+
+void GoDecoder::string(const Json& v, std::string& out, std::string_view where) {
+  if (v.is_null()) {
+    return;
+  }
+  if (!v.is_string()) {
+    mismatch(json_kind(v), where, "string");
+    return;
+  }
+  out = v.get<std::string>();
+}
+
+void GoDecoder::integer(const Json& v, int64_t& out, std::string_view where) {
+  if (v.is_null()) {
+    return;
+  }
+  if (v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX)) {
+    out = v.get<int64_t>();
+    return;
+  }
+  mismatch(v.is_number() ? "number " + v.dump() : json_kind(v), where, "int");
+}
+
+void GoDecoder::string_map(const Json& v, std::map<std::string, std::string>& out, std::string_view where) {
+  if (v.is_null()) {
+    return;
+  }
+  if (!v.is_object()) {
+    mismatch(json_kind(v), where, "map[string]string");
+    return;
+  }
+  for (const auto& [key, value] : v.items()) {
+    string(value, out[key], where);
+  }
+}
+
+void GoDecoder::string_list(const Json& v, std::vector<std::string>& out, std::string_view where) {
+  if (v.is_null()) {
+    return;
+  }
+  if (!v.is_array()) {
+    mismatch(json_kind(v), where, "[]string");
+    return;
+  }
+  for (const Json& item : v) {
+    string(item, out.emplace_back(), where);
+  }
+}
+
+void GoDecoder::mismatch(const std::string& kind, std::string_view where, std::string_view type) {
+  if (!error.empty()) {
+    return;
+  }
+  if (where.empty()) {
+    error = fmt::format("json: cannot unmarshal {} into Go value of type {}", kind, type);
+  } else {
+    error = fmt::format("json: cannot unmarshal {} into Go struct field {} of type {}", kind, where, type);
+  }
+}
+
+} // namespace sdscope::discovery::consul

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/result.h"
+
+namespace sdscope::discovery::consul {
+
+using Json = nlohmann::ordered_json;
+
+// Go's strings.EqualFold for the ASCII names of consul's struct fields.
+bool equal_fold(std::string_view a, std::string_view b);
+
+// The kind of v as Go's decoding errors name it ("string", "object", ...).
+std::string json_kind(const Json& v);
+
+// Parses a response body; fails with Go's wording on an empty or bad body.
+Result<Json> parse_json(std::string_view body);
+
+// Go's fmt %v of a decoded interface{} value (for the datacenter error).
+std::string go_value(const Json& v);
+
+// Decodes JSON as Go's encoding/json fills consul's API structs. Records the
+// first type mismatch the way Go words it; decoding goes on.
+class GoDecoder {
+public:
+  std::string error;
+
+  // A struct field: later keys win, names match case-insensitively.
+  template <class Fn> void fields(const Json& object, Fn fn) {
+    for (const auto& [key, value] : object.items()) {
+      fn(key, value);
+    }
+  }
+  void string(const Json& v, std::string& out, std::string_view where);
+  void integer(const Json& v, int64_t& out, std::string_view where);
+  void string_map(const Json& v, std::map<std::string, std::string>& out, std::string_view where);
+  void string_list(const Json& v, std::vector<std::string>& out, std::string_view where);
+  // `where` is "Struct.Field.Path" inside a struct, "" for a bare value.
+  void mismatch(const std::string& kind, std::string_view where, std::string_view type);
+};
+
+} // namespace sdscope::discovery::consul
