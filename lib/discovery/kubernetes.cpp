@@ -1,8 +1,10 @@
 // kubernetes_sd: nodes, pods, services, endpoints, endpoint slices and
 // ingresses read from the Kubernetes API (discovery/kubernetes/kubernetes.go
 // in Prometheus v2.45, with the selector syntax of apimachinery v0.26's
-// pkg/fields and pkg/labels). Config block only; see spec/sd-platforms.md §1.1.
+// pkg/fields and pkg/labels). The config block; the discoverer is in
+// kubernetes_discovery.cpp. See spec/sd-platforms.md §1.1.
 #include "discovery/kubernetes.h"
+#include "discovery/kubernetes_discovery.h"
 
 #include <algorithm>
 #include <set>
@@ -742,5 +744,9 @@ void Config::validate(yaml::Checker& c) {
 }
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n) { return parse_config_of<Config>(d, n); }
+
+Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& /*options*/) const {
+  return make_discovery(*this);
+}
 
 } // namespace sdscope::discovery::kubernetes

@@ -21,7 +21,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -454,13 +456,25 @@ private:
 // with the final response's headers.
 struct Received {
   bool saw_status = false;
+  long code = 0; // of the latest status line
   std::string reason;
   HttpHeaders headers;
   std::string body;
+  // Set for stream(): receives 2xx bodies; its false ends the transfer.
+  const std::function<bool(std::string_view)>* on_data = nullptr;
+  bool consumer_stopped = false;
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<Received*>(user)->body.append(data, size * count);
+  auto* received = static_cast<Received*>(user);
+  if (received->on_data != nullptr && received->code >= 200 && received->code < 300) {
+    if (!(*received->on_data)(std::string_view(data, size * count))) {
+      received->consumer_stopped = true;
+      return 0; // curl ends the transfer with CURLE_WRITE_ERROR
+    }
+    return size * count;
+  }
+  received->body.append(data, size * count);
   return size * count;
 }
 
@@ -475,6 +489,9 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     received->headers.clear();
     received->reason.clear();
     size_t code = line.find(' ');
+    if (code != std::string_view::npos) {
+      received->code = std::strtol(std::string(line.substr(code + 1, 3)).c_str(), nullptr, 10);
+    }
     size_t reason = code == std::string_view::npos ? code : line.find(' ', code + 1);
     if (reason != std::string_view::npos) {
       received->reason = trim_space(line.substr(reason + 1));
@@ -688,6 +705,8 @@ struct HttpClient::Impl {
     const std::string* body; // null for GET
     std::chrono::milliseconds timeout;
     std::stop_token stop;
+    const std::function<bool(std::string_view)>* on_data = nullptr; // stream() only
+    std::chrono::milliseconds idle_limit{0};                        // stream() only
   };
 
   Impl(const HttpClientConfig& config) : m_config(config), m_proxy(config.proxy) {
@@ -809,6 +828,7 @@ struct HttpClient::Impl {
     curl_easy_reset(easy); // keeps the connection cache
     char error_buffer[CURL_ERROR_SIZE] = {};
     Received received;
+    received.on_data = request.on_data;
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -831,6 +851,11 @@ struct HttpClient::Impl {
         return failure("context deadline exceeded (Client.Timeout exceeded while awaiting headers)");
       }
       curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
+    }
+    if (request.idle_limit.count() > 0) {
+      long seconds = std::max<long>(1, static_cast<long>((request.idle_limit.count() + 999) / 1000));
+      curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, seconds);
     }
     if (m_config.follow_redirects) {
       curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
@@ -892,10 +917,16 @@ struct HttpClient::Impl {
     if (cancelled) {
       return failure("context canceled");
     }
+    if (result == CURLE_OPERATION_TIMEDOUT && request.on_data != nullptr) { // the idle limit
+      return failure("stream idle for too long");
+    }
     if (result == CURLE_OPERATION_TIMEDOUT) {
       return failure(received.saw_status
                          ? "context deadline exceeded (Client.Timeout or context cancellation while reading body)"
                          : "context deadline exceeded (Client.Timeout exceeded while awaiting headers)");
+    }
+    if (result == CURLE_WRITE_ERROR && received.consumer_stopped) {
+      result = CURLE_OK;
     }
     if (result == CURLE_TOO_MANY_REDIRECTS) {
       return failure("stopped after 10 redirects");
@@ -1047,6 +1078,15 @@ Result<HttpResponse> HttpClient::get(const std::string& url, const HttpHeaders& 
 Result<HttpResponse> HttpClient::post(const std::string& url, const HttpHeaders& headers, std::string body,
                                       std::chrono::milliseconds timeout, std::stop_token stop) {
   return m_impl->perform({"POST", url, headers, &body, timeout, std::move(stop)});
+}
+
+Result<HttpResponse> HttpClient::stream(const std::string& url, const HttpHeaders& headers,
+                                        const std::function<bool(std::string_view chunk)>& on_data,
+                                        std::chrono::milliseconds idle_limit, std::stop_token stop) {
+  Impl::Request request{"GET", url, headers, nullptr, std::chrono::milliseconds{0}, std::move(stop)};
+  request.on_data = &on_data;
+  request.idle_limit = idle_limit;
+  return m_impl->perform(request);
 }
 
 } // namespace sdscope::net

@@ -5,6 +5,7 @@
 // (auth round trippers, TLS, proxy, redirects, HTTP/2).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -53,6 +54,18 @@ public:
                            std::stop_token stop);
   Result<HttpResponse> post(const std::string& url, const HttpHeaders& headers, std::string body,
                             std::chrono::milliseconds timeout, std::stop_token stop);
+
+  // Sends a GET whose 2xx body is handed to on_data piece by piece as it
+  // arrives (for watches) instead of being kept; a body of any other status
+  // is kept in the response as get() does. There is no overall timeout, but
+  // a connection that sends nothing for idle_limit (0 = no limit) fails. The
+  // stream ends when the server ends it, when on_data returns false (not an
+  // error) or when stop is requested (at once, `context canceled`). The
+  // request holds this client until it ends, so concurrent streams need
+  // clients of their own.
+  Result<HttpResponse> stream(const std::string& url, const HttpHeaders& headers,
+                              const std::function<bool(std::string_view chunk)>& on_data,
+                              std::chrono::milliseconds idle_limit, std::stop_token stop);
 
   struct Impl;
 

@@ -584,4 +584,95 @@ TEST_SUITE("net::http_client") {
       CHECK_MESSAGE(r.error().find(secret) == std::string::npos, r.error());
     }
   }
+
+  TEST_CASE("http stream: chunks arrive as sent; consumer stop, cancellation, error bodies, idle limit") {
+    Fixture<> fx;
+    std::atomic<bool> first_seen{false};
+    std::atomic<bool> server_done{false};
+    std::atomic<bool> release{false}; // ends /forever
+    fx.server.Get("/stream", [&](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("application/json", [&](size_t, httplib::DataSink& sink) {
+        sink.write("one\n", 4);
+        // The second chunk waits until the client has seen the first: the
+        // body must be delivered as it arrives, not at the end.
+        for (int i = 0; i < 300 && !first_seen; ++i) {
+          std::this_thread::sleep_for(10ms);
+        }
+        sink.write("two\n", 4);
+        sink.done();
+        server_done = true;
+        return true;
+      });
+    });
+    fx.server.Get("/forever", [&](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("application/json", [&](size_t, httplib::DataSink& sink) {
+        sink.write("x", 1);
+        for (int i = 0; i < 300 && sink.is_writable() && !release; ++i) {
+          std::this_thread::sleep_for(10ms);
+        }
+        sink.done();
+        return true;
+      });
+    });
+    fx.server.Get("/gone", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 410;
+      res.set_content(R"({"kind":"Status","code":410})", "application/json");
+    });
+    fx.start();
+    auto client = make_client({});
+
+    std::string seen;
+    bool first_before_done = false;
+    auto collect = [&](std::string_view chunk) {
+      if (seen.empty()) {
+        first_before_done = !server_done;
+      }
+      seen += chunk;
+      first_seen = seen.find('\n') != std::string::npos;
+      return true;
+    };
+    Result<net::HttpResponse> r = client->stream(fx.url("/stream"), {}, collect, 0ms, std::stop_token{});
+    REQUIRE_MESSAGE(r, (r ? "" : r.error()));
+    CHECK(r->status == 200);
+    CHECK(r->content_type == "application/json");
+    CHECK(r->body.empty());
+    CHECK(seen == "one\ntwo\n");
+    CHECK(first_before_done);
+
+    // on_data returning false ends the stream without an error.
+    int calls = 0;
+    r = client->stream(fx.url("/forever"), {}, [&](std::string_view) { return ++calls > 1; }, 0ms, std::stop_token{});
+    REQUIRE_MESSAGE(r, (r ? "" : r.error()));
+    CHECK(calls == 1);
+
+    // A non-2xx body is kept, not streamed.
+    seen.clear();
+    r = client->stream(fx.url("/gone"), {}, collect, 0ms, std::stop_token{});
+    REQUIRE(r);
+    CHECK(r->status == 410);
+    CHECK(r->body == R"({"kind":"Status","code":410})");
+    CHECK(seen.empty());
+
+    // Cancellation ends a quiet stream at once.
+    std::stop_source stop;
+    std::jthread stopper([&] {
+      std::this_thread::sleep_for(200ms);
+      stop.request_stop();
+    });
+    auto start = std::chrono::steady_clock::now();
+    r = client->stream(fx.url("/forever"), {}, [](std::string_view) { return true; }, 0ms, stop.get_token());
+    auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE(!r);
+    CHECK(r.error() == "Get \"" + fx.url("/forever") + "\": context canceled");
+    CHECK(took < 700ms);
+
+    // The idle limit ends a stream that stopped sending.
+    start = std::chrono::steady_clock::now();
+    r = client->stream(fx.url("/forever"), {}, [](std::string_view) { return true; }, 1000ms, std::stop_token{});
+    took = std::chrono::steady_clock::now() - start;
+    REQUIRE_MESSAGE(!r, std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+    CHECK(r.error() == "Get \"" + fx.url("/forever") + "\": stream idle for too long");
+    CHECK(took < 2500ms);
+    release = true;
+  }
 }

@@ -1,0 +1,332 @@
+// kubernetes_sd discovery: LIST then WATCH per informer, as client-go
+// v0.26's reflector does for Prometheus v2.45 (spec/sd-platforms.md §1.3-
+// §1.5; https://kubernetes.io/docs/reference/using-api/api-concepts/).
+//
+// Each informer lists its collection (`limit=500&resourceVersion=0`, then
+// `continue` pages), sends one group per object, and watches from the
+// list's resourceVersion (`allowWatchBookmarks=true&watch=true`, query keys
+// sorted). The watch body is newline-delimited JSON events: ADDED and
+// MODIFIED rebuild the object's group, DELETED sends it empty, BOOKMARK
+// only moves the resume point, ERROR ends the watch. A watch the server
+// closes normally is reopened from the last resourceVersion; one that fails
+// (410 Gone included) leads, after backoff, to a relist from that version,
+// and a relist refused with 410 to a consistent list (no resourceVersion).
+// A relist replaces the informer's store, so vanished objects are sent
+// empty. Like Prometheus, every namespace gets its own informer and its
+// own store (duplicated names are not merged).
+//
+// Deviations: objects are requested as JSON (client-go asks for protobuf,
+// which sdscope cannot decode), and every informer has its own connection.
+#include "discovery/kubernetes_informer.h"
+
+#include <cctype>
+#include <random>
+
+#include "discovery/kubernetes_roles.h"
+#include "util/strings.h"
+
+namespace sdscope::discovery::kubernetes {
+
+namespace {
+
+constexpr std::chrono::seconds k_short_watch{1};
+
+// url.QueryEscape.
+std::string query_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    auto b = static_cast<unsigned char>(c);
+    if (std::isalnum(b) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      constexpr char k_hex[] = "0123456789ABCDEF";
+      out += '%';
+      out += k_hex[b >> 4];
+      out += k_hex[b & 15];
+    }
+  }
+  return out;
+}
+
+// url.Values.Encode: keys sorted (the map keeps them so), "" values dropped
+// here because client-go leaves empty selectors out.
+std::string encode_query(const std::map<std::string, std::string>& params) {
+  std::string out;
+  for (const auto& [key, value] : params) {
+    if (value.empty()) {
+      continue;
+    }
+    out += (out.empty() ? "?" : "&") + key + "=" + query_escape(value);
+  }
+  return out;
+}
+
+
+std::string object_key(const nlohmann::json& object) {
+  const nlohmann::json& metadata = object.contains("metadata") ? object["metadata"] : object;
+  std::string name = metadata.value("name", "");
+  std::string namespace_ = metadata.value("namespace", "");
+  return namespace_.empty() ? name : namespace_ + "/" + name;
+}
+
+std::string resource_version(const nlohmann::json& object) {
+  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) {
+    return "";
+  }
+  const nlohmann::json& rv = object["metadata"].value("resourceVersion", nlohmann::json());
+  return rv.is_string() ? rv.get<std::string>() : "";
+}
+
+bool is_json(const net::HttpResponse& response) {
+  return util::to_lower_ascii(response.content_type).find("json") != std::string::npos;
+}
+
+} // namespace
+
+std::string status_message(const net::HttpResponse& response) {
+  nlohmann::json status = nlohmann::json::parse(response.body, nullptr, false);
+  if (status.is_object() && status.contains("message") && status["message"].is_string()) {
+    return status["message"].get<std::string>();
+  }
+  return "the server responded with HTTP " + response.status_line();
+}
+
+model::TargetGroup Informer::group_of(const std::string& key) const {
+  auto it = m_store.find(key);
+  if (it != m_store.end()) {
+    if (std::optional<model::TargetGroup> group = m_resource.group(it->second)) {
+      return std::move(*group);
+    }
+    return {}; // no group at all (a node without addresses)
+  }
+  size_t slash = key.find('/');
+  std::string namespace_ = slash == std::string::npos ? "" : key.substr(0, slash);
+  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  model::TargetGroup gone;
+  gone.source = object_source(m_resource.role, namespace_, name);
+  return gone;
+}
+
+void Informer::send(std::vector<model::TargetGroup> groups) {
+  std::erase_if(groups, [](const model::TargetGroup& g) { return g.source.empty(); });
+  if (!groups.empty()) {
+    m_owner.send(std::move(groups));
+  }
+}
+
+tl::expected<void, Informer::ListError> Informer::list(std::stop_token stop, ListMode mode) {
+  std::map<std::string, nlohmann::json> fresh;
+  std::string continue_token;
+  std::string version;
+  do {
+    std::map<std::string, std::string> params = m_selectors;
+    if (!continue_token.empty()) {
+      params["continue"] = continue_token;
+      params["limit"] = "500";
+    } else if (mode == ListMode::initial) {
+      params["limit"] = "500";
+      params["resourceVersion"] = "0";
+    } else if (mode == ListMode::resume) {
+      params["resourceVersion"] = m_version;
+    } else {
+      params["limit"] = "500";
+    }
+    std::string url = m_url + encode_query(params);
+    Result<net::HttpResponse> response =
+        m_client->get(url, {{"Accept", std::string(k_accept)}, {"User-Agent", std::string(k_user_agent)}},
+                      std::chrono::milliseconds{0}, stop);
+    if (!response) {
+      return tl::unexpected(ListError{response.error()});
+    }
+    if (response->status != 200) {
+      return tl::unexpected(ListError{status_message(*response), response->status == 410});
+    }
+    if (!is_json(*response)) {
+      return tl::unexpected(ListError{"cannot decode a response of content type " +
+                                      util::go_quote(response->content_type) + " (sdscope reads only JSON)"});
+    }
+    try {
+      nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
+      if (!body.is_object() || (body.contains("items") && !body["items"].is_array() && !body["items"].is_null())) {
+        return tl::unexpected(ListError{"cannot decode the list response: not a list object"});
+      }
+      if (body.contains("items") && body["items"].is_array()) {
+        for (nlohmann::json& item : body["items"]) {
+          std::string key = object_key(item); // before the move below
+          fresh[key] = std::move(item);
+        }
+      }
+      const nlohmann::json& metadata = body.value("metadata", nlohmann::json::object());
+      continue_token = metadata.is_object() ? metadata.value("continue", "") : "";
+      version = metadata.is_object() ? metadata.value("resourceVersion", "") : "";
+    } catch (const nlohmann::json::exception& e) {
+      return tl::unexpected(ListError{std::string("cannot decode the list response: ") + e.what()});
+    }
+  } while (!continue_token.empty() && !stop.stop_requested());
+
+  // Replace the store: every listed object is rebuilt, vanished ones sent empty.
+  std::vector<std::string> keys;
+  for (const auto& [key, object] : m_store) {
+    if (!fresh.contains(key)) {
+      keys.push_back(key);
+    }
+  }
+  for (const auto& [key, object] : fresh) {
+    keys.push_back(key);
+  }
+  m_store = std::move(fresh);
+  m_version = version;
+  std::vector<model::TargetGroup> groups;
+  for (const std::string& key : keys) {
+    groups.push_back(group_of(key));
+  }
+  send(std::move(groups));
+  return {};
+}
+
+bool Informer::handle_event(const nlohmann::json& event, WatchEnd& end, std::string& error) {
+  std::string type = event.is_object() ? event.value("type", "") : "";
+  const nlohmann::json& object = event.is_object() ? event.value("object", nlohmann::json()) : nlohmann::json();
+  if (type == "ERROR") {
+    bool gone = object.is_object() && object.value("code", 0) == 410;
+    end = gone ? WatchEnd::gone : WatchEnd::failed;
+    error = object.is_object() ? object.value("message", "watch error") : "watch error";
+    return false;
+  }
+  if (!object.is_object() || (type != "ADDED" && type != "MODIFIED" && type != "DELETED" && type != "BOOKMARK")) {
+    end = WatchEnd::failed;
+    error = "cannot decode watch event of type " + util::go_quote(type);
+    return false;
+  }
+  if (std::string version = resource_version(object); !version.empty()) {
+    m_version = version;
+  }
+  if (type == "BOOKMARK") {
+    return true;
+  }
+  std::string key = object_key(object);
+  if (type == "DELETED") {
+    m_store.erase(key);
+  } else {
+    m_store[key] = object;
+  }
+  send({group_of(key)});
+  return true;
+}
+
+Informer::WatchEnd Informer::watch(std::stop_token stop, std::string& error) {
+  static thread_local std::mt19937 random{std::random_device{}()};
+  int timeout_seconds = 300 + static_cast<int>(random() % 300);
+  std::map<std::string, std::string> params = m_selectors;
+  params["allowWatchBookmarks"] = "true";
+  params["resourceVersion"] = m_version;
+  params["timeoutSeconds"] = std::to_string(timeout_seconds);
+  params["watch"] = "true";
+  std::string url = m_url + encode_query(params);
+
+  WatchEnd end = WatchEnd::closed;
+  size_t events = 0;
+  std::string pending;
+  auto on_data = [&](std::string_view chunk) {
+    pending.append(chunk);
+    size_t newline = 0;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      if (line.find_first_not_of(" \t\r") == std::string::npos) {
+        continue;
+      }
+      ++events;
+      if (!handle_event_safely(line, end, error)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  auto start = std::chrono::steady_clock::now();
+  Result<net::HttpResponse> response =
+      m_client->stream(url, {{"Accept", std::string(k_accept)}, {"User-Agent", std::string(k_user_agent)}}, on_data,
+                       std::chrono::seconds(timeout_seconds + 60), stop);
+  if (stop.stop_requested()) {
+    return WatchEnd::stopped;
+  }
+  if (!response) {
+    error = response.error();
+    return response.error().find("onnection refused") != std::string::npos ? WatchEnd::refused : WatchEnd::failed;
+  }
+  if (response->status != 200) {
+    error = status_message(*response);
+    return response->status == 410 ? WatchEnd::gone : WatchEnd::failed;
+  }
+  if (end == WatchEnd::closed && !pending.empty() && pending.find_first_not_of(" \t\r") != std::string::npos) {
+    ++events;
+    handle_event_safely(pending, end, error);
+  }
+  if (end == WatchEnd::closed && events == 0 && std::chrono::steady_clock::now() - start < k_short_watch) {
+    error = "very short watch: unexpected watch close - watch lasted less than a second and no items received";
+    return WatchEnd::short_close;
+  }
+  return end;
+}
+
+void Informer::run(std::stop_token stop, const Timing& timing) {
+  std::mt19937 random{std::random_device{}()};
+  std::chrono::milliseconds backoff = timing.backoff_initial;
+  auto pause = [&] {
+    std::chrono::milliseconds wait = backoff;
+    if (timing.jitter) {
+      wait += std::chrono::milliseconds(random() % (backoff.count() + 1));
+    }
+    backoff = std::min(backoff * 2, timing.backoff_max);
+    return sleep_for(stop, wait);
+  };
+  std::string list_failure = "failed to list " + std::string(m_resource.go_type) + ": ";
+  ListMode mode = ListMode::initial;
+  while (!stop.stop_requested()) {
+    tl::expected<void, ListError> listed = list(stop, mode);
+    if (stop.stop_requested()) {
+      return;
+    }
+    if (!listed) {
+      if (listed.error().gone && mode == ListMode::resume) {
+        mode = ListMode::consistent; // at once, as client-go does
+        continue;
+      }
+      m_owner.failed(m_index, list_failure + listed.error().message);
+      if (!pause()) {
+        return;
+      }
+      continue;
+    }
+    m_owner.listed(m_index);
+    while (true) {
+      std::string error;
+      WatchEnd end = watch(stop, error);
+      if (end == WatchEnd::stopped) {
+        return;
+      }
+      if (end == WatchEnd::closed) {
+        backoff = timing.backoff_initial;
+        continue;
+      }
+      if (end == WatchEnd::refused) {
+        if (!pause()) {
+          return;
+        }
+        continue;
+      }
+      if (end != WatchEnd::gone) {
+        m_owner.failed(m_index, "watch of " + std::string(m_resource.go_type) + " ended with: " + error);
+      }
+      break;
+    }
+    mode = ListMode::resume;
+    if (!pause()) {
+      return;
+    }
+  }
+}
+
+} // namespace sdscope::discovery::kubernetes

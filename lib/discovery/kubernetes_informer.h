@@ -1,0 +1,108 @@
+#pragma once
+
+// One client-go style informer of kubernetes_sd: LIST then WATCH of one
+// collection, keeping a store of its objects and sending their groups.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+#include "discovery/kubernetes_discovery.h"
+#include "model/labels.h"
+#include "net/http_client.h"
+
+namespace sdscope::discovery::kubernetes {
+
+inline constexpr std::string_view k_user_agent = "Prometheus/2.45.0";
+// client-go asks for protobuf first; sdscope reads only JSON.
+inline constexpr std::string_view k_accept = "application/json, */*";
+
+using GroupFn = std::optional<model::TargetGroup> (*)(const nlohmann::json&);
+
+// What one role watches and how an object becomes a group.
+struct Resource {
+  std::string_view role;       // SD role and selector role
+  std::string_view api_path;   // "/api/v1"
+  std::string_view collection; // "pods"
+  std::string_view go_type;    // for error texts, "*v1.Pod"
+  bool namespaced;
+  GroupFn group;
+  // For roles whose API group version depends on the server (v2.45 probes
+  // GET /version): the older path, used below the minimum version.
+  std::string_view old_api_path = {};
+  int min_minor = 0; // of 1.x, for api_path
+};
+
+// Where an informer reports; implementations are thread-safe.
+class InformerEvents {
+public:
+  virtual ~InformerEvents() = default;
+  virtual void send(std::vector<model::TargetGroup> groups) = 0;
+  // The informer's list (initial or a relist) went through.
+  virtual void listed(size_t index) = 0;
+  virtual void failed(size_t index, std::string error) = 0;
+};
+
+// The message of a Status body, else the status line.
+std::string status_message(const net::HttpResponse& response);
+
+// One informer: a collection in one namespace (or all), its store, and the
+// LIST/WATCH loop that keeps the store current.
+class Informer {
+public:
+  Informer(InformerEvents& owner, size_t index, const Resource& resource, std::string url,
+           std::map<std::string, std::string> selectors, std::unique_ptr<net::HttpClient> client)
+      : m_owner(owner), m_index(index), m_resource(resource), m_url(std::move(url)),
+        m_selectors(std::move(selectors)), m_client(std::move(client)) {}
+
+  void run(std::stop_token stop, const Timing& timing);
+  // Puts the probed API path in place of the resource's default one.
+  void use_api_path(std::string_view from, std::string_view to) {
+    if (size_t at = m_url.rfind(from); at != std::string::npos) {
+      m_url.replace(at, from.size(), to);
+    }
+  }
+
+private:
+  enum class ListMode { initial, resume, consistent };
+  enum class WatchEnd { closed, short_close, gone, refused, failed, stopped };
+  struct ListError {
+    std::string message;
+    bool gone = false;
+  };
+
+  tl::expected<void, ListError> list(std::stop_token stop, ListMode mode);
+  WatchEnd watch(std::stop_token stop, std::string& error);
+  bool handle_event(const nlohmann::json& event, WatchEnd& end, std::string& error);
+  // handle_event for one line of the stream; a field of an unexpected type
+  // ends the watch with an error instead of throwing.
+  bool handle_event_safely(const std::string& line, WatchEnd& end, std::string& error) {
+    try {
+      return handle_event(nlohmann::json::parse(line, nullptr, false), end, error);
+    } catch (const nlohmann::json::exception& e) {
+      end = WatchEnd::failed;
+      error = std::string("cannot decode watch event: ") + e.what();
+      return false;
+    }
+  }
+  model::TargetGroup group_of(const std::string& key) const;
+  void send(std::vector<model::TargetGroup> groups);
+
+  InformerEvents& m_owner;
+  size_t m_index;
+  const Resource& m_resource;
+  std::string m_url; // the collection
+  std::map<std::string, std::string> m_selectors;
+  std::unique_ptr<net::HttpClient> m_client;
+  std::map<std::string, nlohmann::json> m_store; // by <ns>/<name>; only the run thread touches it
+  std::string m_version;                         // the resume point
+};
+
+} // namespace sdscope::discovery::kubernetes
