@@ -198,10 +198,11 @@ TEST_CASE("file_sd: reads JSON and YAML, keeps a broken file's last groups, empt
 
   dir.write("a.json", R"([{"targets": ["127.0.0.9:1"]}])");
   std::filesystem::remove(dir.path / "b.yml");
+  // A refresh sends its groups, then reports: wait for both.
   CHECK(wait_for([&] {
-    return addresses(manager.groups()["job"]) == std::vector<std::string>{"file/0 " + a + ":0 127.0.0.9:1"};
+    return addresses(manager.groups()["job"]) == std::vector<std::string>{"file/0 " + a + ":0 127.0.0.9:1"} &&
+           manager.providers()[0].error.empty();
   }));
-  CHECK(manager.providers()[0].error.empty());
 }
 
 TEST_CASE("refresh helper: refreshes at once, sends nothing on failure, stops promptly") {
