@@ -191,6 +191,16 @@ void write_file_sd_document(DocumentWriter& w, const TargetsReport& report) {
   w.begin_array();
   bool open = false;
   model::Labels previous;
+  auto close_group = [&] {
+    if (open) {
+      w.end_array();
+      if (!previous.empty()) {
+        w.key("labels");
+        write_labels(w, previous);
+      }
+      w.end_object();
+    }
+  };
   for (const scrape::JobTargets& job : report.jobs) {
     auto it = report.groups.find(job.job->job_name);
     for (size_t i = 0; it != report.groups.end() && i < it->second.size(); ++i) {
@@ -203,14 +213,7 @@ void write_file_sd_document(DocumentWriter& w, const TargetsReport& report) {
         std::string address(labels.get("__address__"));
         labels.erase("__address__");
         if (!open || labels != previous) {
-          if (open) {
-            w.end_array();
-            if (!previous.empty()) {
-              w.key("labels");
-              write_labels(w, previous);
-            }
-            w.end_object();
-          }
+          close_group();
           w.begin_object();
           w.key("targets");
           w.begin_array();
@@ -221,14 +224,7 @@ void write_file_sd_document(DocumentWriter& w, const TargetsReport& report) {
       }
     }
   }
-  if (open) {
-    w.end_array();
-    if (!previous.empty()) {
-      w.key("labels");
-      write_labels(w, previous);
-    }
-    w.end_object();
-  }
+  close_group();
   w.end_array();
   w.finish();
 }
