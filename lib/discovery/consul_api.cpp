@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "discovery/consul_json.h"
+#include "util/strings.h"
 
 namespace sdscope::discovery::consul {
 
@@ -212,14 +213,6 @@ std::string sanitize_label_name(std::string_view s) {
   return out;
 }
 
-// net.JoinHostPort.
-std::string join_host_port(std::string_view host, int64_t port) {
-  if (host.find(':') != std::string_view::npos) {
-    return fmt::format("[{}]:{}", host, port);
-  }
-  return fmt::format("{}:{}", host, port);
-}
-
 } // namespace
 
 std::string aggregated_status(const std::vector<std::pair<std::string, std::string>>& checks) {
@@ -293,7 +286,7 @@ Result<model::TargetGroup> service_group(std::string_view body, const std::strin
     }
     tags += tag_separator;
     model::Labels& target = group.targets.emplace_back();
-    target.set("__address__", join_host_port(s.address.empty() ? entry.node.address : s.address, s.port));
+    target.set("__address__", util::join_host_port(s.address.empty() ? entry.node.address : s.address, std::to_string(s.port)));
     target.set(k_address_label, entry.node.address);
     target.set(k_node_label, entry.node.name);
     target.set(k_namespace_label, s.namespace_);

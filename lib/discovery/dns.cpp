@@ -11,6 +11,7 @@
 #include "discovery/dns_resolver.h"
 #include "discovery/dns_wire.h"
 #include "relabel/apply.h"
+#include "util/strings.h"
 
 namespace sdscope::discovery::dns {
 
@@ -37,15 +38,6 @@ uint16_t qtype_of(std::string_view type) {
   return k_type_srv;
 }
 
-// net.JoinHostPort.
-std::string join_host_port(std::string_view host, std::string_view port) {
-  std::string h(host);
-  if (h.find(':') != std::string::npos) {
-    h = "[" + h + "]";
-  }
-  return h + ":" + std::string(port);
-}
-
 std::string trim_dots(std::string s) {
   s.erase(s.find_last_not_of('.') + 1);
   return s;
@@ -65,12 +57,12 @@ model::TargetGroup group_of(const std::string& name, const Message& m, int port)
     if (rec.type == k_type_srv) {
       srv_target = rec.host;
       srv_port = std::to_string(rec.port);
-      address = join_host_port(trim_dots(rec.host), srv_port);
+      address = util::join_host_port(trim_dots(rec.host), srv_port);
     } else if (rec.type == k_type_mx) {
       mx_target = rec.host;
-      address = join_host_port(trim_dots(rec.host), std::to_string(port));
+      address = util::join_host_port(trim_dots(rec.host), std::to_string(port));
     } else {
-      address = join_host_port(rec.host, std::to_string(port));
+      address = util::join_host_port(rec.host, std::to_string(port));
     }
     group.targets.push_back(model::Labels{{std::string(k_address_label), address},
                                           {std::string(k_name_label), name},

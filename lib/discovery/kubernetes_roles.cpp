@@ -208,13 +208,6 @@ std::string sanitize_label_name(std::string_view name) {
   return out;
 }
 
-std::string join_host_port(std::string_view host, std::string_view port) {
-  if (host.find(':') != std::string_view::npos) {
-    return "[" + std::string(host) + "]:" + std::string(port);
-  }
-  return std::string(host) + ":" + std::string(port);
-}
-
 std::string object_source(std::string_view role, std::string_view namespace_, std::string_view name) {
   if (role == "node") {
     return "node/" + std::string(name);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/labels.h"
+#include "util/strings.h"
 
 namespace sdscope::discovery::kubernetes {
 
@@ -18,8 +19,7 @@ namespace sdscope::discovery::kubernetes {
 // every invalid UTF-8 byte) becomes one '_'.
 std::string sanitize_label_name(std::string_view name);
 
-// net.JoinHostPort: brackets a host that contains ':'.
-std::string join_host_port(std::string_view host, std::string_view port);
+using util::join_host_port;
 
 // The group Source of an object: "pod/<ns>/<name>", "svc/<ns>/<name>",
 // "node/<name>" (role is the SD role name).

@@ -150,6 +150,14 @@ std::vector<std::string> split(std::string_view s, char sep) {
   return parts;
 }
 
+std::string join_host_port(std::string_view host, std::string_view port) {
+  std::string out;
+  bool bracket = host.find(':') != std::string_view::npos;
+  out.reserve(host.size() + port.size() + 3);
+  out.append(bracket ? "[" : "").append(host).append(bracket ? "]:" : ":").append(port);
+  return out;
+}
+
 std::vector<std::string> glob_files(const std::string& pattern) {
   std::vector<std::string> files;
   glob_t matches{};

@@ -22,6 +22,10 @@ bool starts_with(std::string_view s, std::string_view prefix);
 std::string to_lower_ascii(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
 
+// Go's net.JoinHostPort: host:port, the host in brackets when it holds a
+// colon (IPv6).
+std::string join_host_port(std::string_view host, std::string_view port);
+
 // Reads a whole file; false when it cannot be opened or read.
 bool read_file(const std::string& path, std::string& out);
 
