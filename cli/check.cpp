@@ -46,7 +46,7 @@ int CheckCommand::run() {
       exit_code = 2;
       continue;
     }
-    output::CheckedFile file{path, result.diagnostics.sorted(), config::jobs(*result.config).size()};
+    output::CheckedFile file{path, result.diagnostics.sorted(), config::job_count(*result.config)};
     size_t errors = result.diagnostics.error_count();
     if (errors > 0) {
       exit_code = std::max(exit_code, 1);

@@ -74,27 +74,38 @@ template <class T> bool decode_file(const std::string& path, const std::string& 
 }
 
 // Checks ScrapeConfig.Validate(global) and duplicate names for the jobs of
-// one file, recording where each name was first seen.
-void validate_jobs(std::vector<yaml::Box<ScrapeConfig>>& jobs, const GlobalConfig& global,
-                   std::map<std::string, std::string>& first_seen, const std::string& origin,
-                   const std::string& file, yaml::Diagnostics& diagnostics, yaml::Stage stage) {
-  for (auto& job : jobs) {
-    if (!job) {
-      diagnostics.error(file, {}, "empty or null scrape config section", stage);
-      continue;
-    }
-    yaml::Mark mark = job->mark;
-    if (std::string message = job->apply_global(global); !message.empty()) {
-      diagnostics.error(file, mark, message, stage);
-    }
-    auto [it, inserted] = first_seen.emplace(job->job_name, origin);
+// one file, in file order, recording where each name was first seen.
+// Consumed jobs passed Validate(global) when they were consumed.
+void validate_jobs(std::vector<yaml::Box<ScrapeConfig>>& jobs, const std::vector<ConsumedJob>& consumed,
+                   const GlobalConfig& global, std::map<std::string, std::string>& first_seen,
+                   const std::string& origin, const std::string& file, yaml::Diagnostics& diagnostics,
+                   yaml::Stage stage) {
+  auto check_name = [&](const std::string& name, yaml::Mark mark) {
+    auto [it, inserted] = first_seen.emplace(name, origin);
     if (!inserted) {
-      std::string message = fmt::format("found multiple scrape configs with job name {}", util::go_quote(job->job_name));
+      std::string message = fmt::format("found multiple scrape configs with job name {}", util::go_quote(name));
       if (stage == yaml::Stage::include) {
         message += ", first found in " + it->second;
       }
       diagnostics.error(file, mark, message, stage);
     }
+  };
+  auto next_consumed = consumed.begin();
+  for (auto& job : jobs) {
+    for (; next_consumed != consumed.end() && job && next_consumed->mark < job->mark; ++next_consumed) {
+      check_name(next_consumed->job_name, next_consumed->mark);
+    }
+    if (!job) {
+      diagnostics.error(file, {}, "empty or null scrape config section", stage);
+      continue;
+    }
+    if (std::string message = job->apply_global(global); !message.empty()) {
+      diagnostics.error(file, job->mark, message, stage);
+    }
+    check_name(job->job_name, job->mark);
+  }
+  for (; next_consumed != consumed.end(); ++next_consumed) {
+    check_name(next_consumed->job_name, next_consumed->mark);
   }
 }
 
@@ -104,6 +115,9 @@ void load_scrape_config_files(Config& config, yaml::Diagnostics& diagnostics, co
     if (job) {
       first_seen.emplace(job->job_name, "main config file");
     }
+  }
+  for (const ConsumedJob& job : config.consumed_jobs) {
+    first_seen.emplace(job.job_name, "main config file");
   }
   for (const std::string& pattern : config.scrape_config_files) {
     if (malformed_glob(pattern)) {
@@ -127,7 +141,7 @@ void load_scrape_config_files(Config& config, yaml::Diagnostics& diagnostics, co
         if (!decode_file(file, text, included, diagnostics, yaml::Stage::include)) {
           continue;
         }
-        validate_jobs(included.scrape_configs, config.global, first_seen, util::go_quote(absolute(file)), file,
+        validate_jobs(included.scrape_configs, {}, config.global, first_seen, util::go_quote(absolute(file)), file,
                       diagnostics, yaml::Stage::include);
         yaml::PathJoiner joiner(dir_of(file));
         for (auto& job : included.scrape_configs) {
@@ -164,7 +178,7 @@ void Config::validate(yaml::Checker& c) {
     return;
   }
   std::map<std::string, std::string> first_seen;
-  validate_jobs(scrape_configs, global, first_seen, "main config file", c.decoder().file(), c.decoder().diagnostics(),
+  validate_jobs(scrape_configs, consumed_jobs, global, first_seen, "main config file", c.decoder().file(), c.decoder().diagnostics(),
                 yaml::Stage::file);
 
   auto check_remote = [&](std::string_view key, auto& list, std::string_view null_message, std::string_view kind) {
@@ -203,22 +217,18 @@ std::optional<GlobalConfig> decode_global(yaml::Node node, const std::string& na
   return global.is_zero() ? GlobalConfig::defaults() : global;
 }
 
-// Hands a cleanly decoded job to LoadOptions::consume_job and keeps only
-// what validate_jobs needs of it.
-void consume(ScrapeConfig& job, const GlobalConfig& global, const std::string& dir, const LoadOptions& options) {
+// Hands a cleanly decoded job to LoadOptions::consume_job and returns what
+// validate_jobs needs of it, or nullopt if it fails Validate(global): then
+// it stays in the config and is reported after the document is decoded.
+std::optional<ConsumedJob> consume(ScrapeConfig& job, const GlobalConfig& global, const std::string& dir,
+                                   const LoadOptions& options) {
   if (!job.apply_global(global).empty()) {
-    return; // reported, on the whole job, after the document is decoded
+    return std::nullopt;
   }
   yaml::PathJoiner joiner(dir);
   yaml::walk(joiner, job);
   options.consume_job(job);
-  ScrapeConfig kept;
-  kept.job_name = std::move(job.job_name);
-  kept.scrape_interval = job.scrape_interval;
-  kept.scrape_timeout = job.scrape_timeout;
-  kept.mark = job.mark;
-  kept.file = std::move(job.file);
-  job = std::move(kept);
+  return ConsumedJob{std::move(job.job_name), job.mark};
 }
 
 // Parses and decodes a config. The jobs of scrape_configs are decoded as
@@ -242,7 +252,10 @@ Config parse_and_decode(std::istream& input, const std::string& name, yaml::Diag
     uint32_t slot = decoder.decode_ahead<yaml::Box<ScrapeConfig>>(node);
     if (global_first) {
       if (auto* job = decoder.decoded_cleanly<yaml::Box<ScrapeConfig>>(slot); job && *job) {
-        consume(**job, *global_first, dir_of(name), options);
+        if (auto consumed = consume(**job, *global_first, dir_of(name), options)) {
+          config.consumed_jobs.push_back(std::move(*consumed));
+          decoder.leave_out(slot);
+        }
       }
     }
     return slot;
@@ -278,6 +291,8 @@ Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, con
   }
   return config;
 }
+
+size_t job_count(const Config& config) { return jobs(config).size() + config.consumed_jobs.size(); }
 
 std::vector<const ScrapeConfig*> jobs(const Config& config) {
   std::vector<const ScrapeConfig*> out;

@@ -13,6 +13,13 @@
 
 namespace sdscope::config {
 
+// A job of the main file handed to LoadOptions::consume_job while loading:
+// all that whole-file validation still needs of it.
+struct ConsumedJob {
+  std::string job_name;
+  yaml::Mark mark;
+};
+
 // A whole Prometheus configuration file (config.Config of v2.45).
 struct Config {
   static constexpr std::string_view k_go_type = "config.plain";
@@ -20,7 +27,8 @@ struct Config {
   AlertingConfig alerting;
   std::vector<std::string> rule_files;
   std::vector<std::string> scrape_config_files;
-  std::vector<yaml::Box<ScrapeConfig>> scrape_configs;
+  std::vector<yaml::Box<ScrapeConfig>> scrape_configs; // without the consumed ones
+  std::vector<ConsumedJob> consumed_jobs;
   StorageConfig storage;
   std::optional<TracingConfig> tracing;
   std::vector<std::optional<RemoteWriteConfig>> remote_write;
@@ -51,10 +59,9 @@ struct LoadOptions {
   // When set, each job of the main file that decodes without error while
   // the global section is already known (it precedes scrape_configs, as it
   // usually does) is passed here complete, with global applied and paths
-  // joined, as soon as it is parsed. Afterwards only what whole-file
-  // validation needs is kept of it (name, interval, timeout, location), so
-  // a config of any size is checked in about constant memory. The job's
-  // address stays the same in the loaded Config.
+  // joined, as soon as it is parsed, in file order. Afterwards only its
+  // name and location are kept (Config::consumed_jobs), so a config of any
+  // size is checked in about constant memory.
   std::function<void(const ScrapeConfig&)> consume_job;
 };
 
@@ -67,7 +74,9 @@ Result<Config> load(const std::string& path, yaml::Diagnostics& diagnostics, con
 Config load_text(std::string_view text, const std::string& name, yaml::Diagnostics& diagnostics,
                  const LoadOptions& options = {});
 
-// The jobs of a loaded config, skipping null entries.
+// The jobs of a loaded config, skipping null entries (and consumed ones).
 std::vector<const ScrapeConfig*> jobs(const Config& config);
+// How many jobs a loaded config has, consumed ones included.
+size_t job_count(const Config& config);
 
 } // namespace sdscope::config

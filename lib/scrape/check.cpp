@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <unordered_map>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -73,11 +72,9 @@ public:
     m_out = &found;
     check_job(job);
     m_out = &m_result;
-    EarlyCheck& early = m_checked_early[&job];
-    early.found = found.items();
-    if (!m_options.syntax_only) {
-      early.static_configs = job.sd.static_configs;
-    }
+    // The duplicate-target lint needs file order: it runs in run().
+    m_checked_early.push_back({job.mark, job.job_name, found.items(),
+                               m_options.syntax_only ? config::StaticGroups{} : job.sd.static_configs});
   }
 
   // promtool runs static targets through relabeling even with
@@ -87,17 +84,24 @@ public:
     if (full) {
       check_rule_files(config);
     }
-    for (const config::ScrapeConfig* job : config::jobs(config)) {
-      if (auto early = m_checked_early.find(job); early != m_checked_early.end()) {
-        for (const yaml::Diagnostic& d : early->second.found) {
+    // Jobs checked early are gone from the config (jobs with a YAML anchor
+    // are not among them): report each where it stood in the main file.
+    auto next_early = m_checked_early.begin();
+    auto report_early_before = [&](const config::ScrapeConfig* job) {
+      for (; next_early != m_checked_early.end() && (!job || job->file != m_path || next_early->mark < job->mark);
+           ++next_early) {
+        for (const yaml::Diagnostic& d : next_early->found) {
           m_out->add(d);
         }
-        lint_duplicate_targets(*job, early->second.static_configs);
-      } else {
-        check_job(*job);
-        lint_duplicate_targets(*job, job->sd.static_configs);
+        lint_duplicate_targets(next_early->job_name, m_path, next_early->static_configs);
       }
+    };
+    for (const config::ScrapeConfig* job : config::jobs(config)) {
+      report_early_before(job);
+      check_job(*job);
+      lint_duplicate_targets(job->job_name, job->file, job->sd.static_configs);
     }
+    report_early_before(nullptr);
     for (const auto& am : config.alerting.alertmanagers) {
       if (am) {
         check_alertmanager_targets(*am);
@@ -306,18 +310,18 @@ private:
 
   // Runs over the jobs in file order (not when they were checked), so the
   // first job to name a target is the one other jobs are compared to.
-  void lint_duplicate_targets(const config::ScrapeConfig& job, const config::StaticGroups& groups) {
+  void lint_duplicate_targets(const std::string& job_name, const std::string& file, const config::StaticGroups& groups) {
     if (m_options.syntax_only) {
       return;
     }
     for (const auto& group : groups) {
       for (size_t i = 0; group && i < group->targets.size(); ++i) {
         const std::string& t = group->targets[i];
-        auto [it, inserted] = m_static_targets.emplace(t, job.job_name);
-        if (!inserted && it->second != job.job_name) {
-          m_out->warning(job.file, group->mark,
+        auto [it, inserted] = m_static_targets.emplace(t, job_name);
+        if (!inserted && it->second != job_name) {
+          m_out->warning(file, group->mark,
                          fmt::format("static target {} of job {} is also a static target of job {}",
-                                     util::go_quote(t), util::go_quote(job.job_name), util::go_quote(it->second)));
+                                     util::go_quote(t), util::go_quote(job_name), util::go_quote(it->second)));
         }
       }
     }
@@ -327,13 +331,14 @@ private:
   yaml::Diagnostics& m_result;
   yaml::Diagnostics* m_out; // where problems go: m_result, or one early job's list
   const CheckOptions& m_options;
-  // Jobs checked while loading (their config is gone): what was found, and
-  // their static targets for the duplicate lint.
+  // What was found in each job checked while loading, in file order.
   struct EarlyCheck {
+    yaml::Mark mark;
+    std::string job_name;
     std::vector<yaml::Diagnostic> found;
-    config::StaticGroups static_configs;
+    config::StaticGroups static_configs; // for the duplicate-target lint
   };
-  std::unordered_map<const config::ScrapeConfig*, EarlyCheck> m_checked_early;
+  std::vector<EarlyCheck> m_checked_early;
   std::map<std::string, std::string> m_static_targets; // target -> first job
 };
 

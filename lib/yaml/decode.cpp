@@ -30,6 +30,20 @@ void Decoder::type_error_text(Node at, std::string message) {
   error(at, std::move(message), Stage::type);
 }
 
+void Decoder::leave_out(uint32_t slot) {
+  Taken& taken = m_taken.at(slot);
+  taken.value.reset();
+  taken.left_out = true;
+}
+
+void Decoder::take_diagnostics(Taken& taken) {
+  for (Diagnostic& d : taken.diagnostics) {
+    m_diagnostics.add(std::move(d));
+  }
+  taken.diagnostics.clear();
+  m_type_errors += taken.type_errors;
+}
+
 void Checker::error_at(std::string_view field, std::string message, Stage stage) {
   Node key = m_node;
   for (size_t i = 0; i < m_node.size(); ++i) {

@@ -171,6 +171,9 @@ public:
   // The value decode_ahead left in slot, or nullptr if decoding it found an
   // error (only warnings are allowed).
   template <class T> T* decoded_cleanly(uint32_t slot);
+  // Frees the value decoded ahead in slot, which the caller has consumed:
+  // the list holding it is decoded without it.
+  void leave_out(uint32_t slot);
 
   // Decodes a sequence element by element; a null element is left at its
   // zero value (callers report Prometheus's "empty or null ..." messages).
@@ -186,7 +189,10 @@ private:
     std::shared_ptr<void> value;
     std::vector<Diagnostic> diagnostics;
     size_t type_errors = 0;
+    bool left_out = false;
   };
+  bool left_out(Node n) const { return n.tag() == Tag::taken && m_taken.at(n.slot()).left_out; }
+  void take_diagnostics(Taken& taken);
 
   Diagnostics& m_diagnostics;
   std::string m_file;
@@ -304,11 +310,7 @@ template <class T> void Decoder::adopt(Node n, T& out) {
   Taken& taken = m_taken.at(n.slot());
   out = std::move(*std::static_pointer_cast<T>(taken.value));
   taken.value.reset();
-  for (Diagnostic& d : taken.diagnostics) {
-    m_diagnostics.add(std::move(d));
-  }
-  taken.diagnostics.clear();
-  m_type_errors += taken.type_errors;
+  take_diagnostics(taken);
 }
 
 template <class T> void Decoder::decode(Node n, T& out) {
@@ -361,9 +363,13 @@ template <class T> void Decoder::decode_list(Node n, std::vector<T>& out) {
     return;
   }
   out.clear();
-  out.resize(n.size());
+  out.reserve(n.size());
   for (size_t i = 0; i < n.size(); ++i) {
-    decode(n.element(i), out[i]);
+    if (left_out(n.element(i))) {
+      take_diagnostics(m_taken.at(n.element(i).slot())); // its warnings stay in document order
+    } else {
+      decode(n.element(i), out.emplace_back());
+    }
   }
 }
 

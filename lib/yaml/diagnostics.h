@@ -11,6 +11,7 @@ namespace sdscope::yaml {
 struct Mark {
   uint32_t line = 0;
   uint32_t column = 0;
+  auto operator<=>(const Mark&) const = default; // document order
 };
 
 enum class Severity : uint8_t { error, warning };
