@@ -118,7 +118,7 @@ void decode_checks(GoDecoder& d, const Json& v, std::vector<std::pair<std::strin
     return;
   }
   for (const Json& check : v) {
-    auto& [id, status] = out.emplace_back();
+    std::pair<std::string, std::string>& id_status = out.emplace_back();
     if (check.is_null()) {
       continue; // a nil *HealthCheck; Go would crash on it later
     }
@@ -128,9 +128,9 @@ void decode_checks(GoDecoder& d, const Json& v, std::vector<std::pair<std::strin
     }
     d.fields(check, [&](const std::string& key, const Json& value) {
       if (equal_fold(key, "CheckID")) {
-        d.string(value, id, "HealthCheck.Checks.CheckID");
+        d.string(value, id_status.first, "HealthCheck.Checks.CheckID");
       } else if (equal_fold(key, "Status")) {
-        d.string(value, status, "HealthCheck.Checks.Status");
+        d.string(value, id_status.second, "HealthCheck.Checks.Status");
       }
     });
   }

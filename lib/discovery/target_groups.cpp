@@ -56,7 +56,7 @@ Result<std::vector<model::TargetGroup>> parse_groups_json(std::string_view text)
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) { // a syntax error, or a number out of range
     return fail(fmt::format("invalid JSON: {}", e.what()));
   }
   if (!doc.is_array()) {

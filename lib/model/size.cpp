@@ -98,7 +98,9 @@ std::string parse_unit(std::string_view orig, const std::pair<std::string_view, 
   if (total < -9223372036854775808.0 || total > 9223372036854775807.0) {
     return "units: overflow parsing unit";
   }
-  out = static_cast<int64_t>(total);
+  // 2^63 passes the check above (it is float64(MaxInt64)); Go's conversion
+  // on amd64 turns it into MinInt64.
+  out = total >= 9223372036854775808.0 ? INT64_MIN : static_cast<int64_t>(total);
   return "";
 }
 

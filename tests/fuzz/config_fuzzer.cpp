@@ -3,6 +3,7 @@
 // -DENABLE_FUZZING=ON and clang; the corpus lives in tests/fuzz/corpus/config.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
 
 #include <yaml-cpp/emitter.h>
@@ -19,6 +20,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     YAML::Emitter emitter;
     sdscope::yaml::Printer printer(emitter);
     printer.value(config);
+  }
+  // Loading with jobs consumed as they are parsed (as check does) must find
+  // the same problems, and in a valid config the same jobs.
+  sdscope::yaml::Diagnostics early_diagnostics;
+  sdscope::config::LoadOptions early;
+  early.consume_job = [](const sdscope::config::ScrapeConfig&) {};
+  sdscope::config::Config consumed = sdscope::config::load_text(text, "fuzz.yml", early_diagnostics, early);
+  if (early_diagnostics.items().size() != diagnostics.items().size() ||
+      (diagnostics.error_count() == 0 &&
+       sdscope::config::job_count(consumed) != sdscope::config::job_count(config))) {
+    std::abort();
   }
   // The same bytes as a file_sd / http_sd target group file.
   (void)sdscope::discovery::parse_groups_json(text);
