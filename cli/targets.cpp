@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -150,17 +151,20 @@ int TargetsCommand::run() {
       failed = true;
     }
   }
-  std::map<std::string, std::string> url_job;
   for (const scrape::JobTargets& job : report.jobs) {
     for (const scrape::JobTarget& t : job.failed) {
       std::cerr << fmt::format("sdscope: job \"{}\": {}\n", job.job->job_name, t.error);
     }
-    for (const scrape::JobTarget& t : job.active) {
-      const std::string& url = t.url;
-      auto [it, inserted] = url_job.emplace(url, job.job->job_name);
-      if (!inserted && it->second != job.job->job_name) {
-        std::cerr << fmt::format("sdscope: warning: {} is scraped by job \"{}\" and job \"{}\"\n", url, it->second,
-                                 job.job->job_name);
+  }
+  if (report.jobs.size() > 1) {
+    std::unordered_map<std::string, const std::string*> url_job; // url -> first job scraping it
+    for (const scrape::JobTargets& job : report.jobs) {
+      for (const scrape::JobTarget& t : job.active) {
+        auto [it, inserted] = url_job.emplace(job.url(t), &job.job->job_name);
+        if (!inserted && *it->second != job.job->job_name) {
+          std::cerr << fmt::format("sdscope: warning: {} is scraped by job \"{}\" and job \"{}\"\n", it->first,
+                                   *it->second, job.job->job_name);
+        }
       }
     }
   }

@@ -73,7 +73,7 @@ void write_target(DocumentWriter& w, const scrape::JobTargets& job, const scrape
   w.string(job.job->job_name);
   if (kind == Kind::active) {
     w.key("scrapeUrl");
-    w.string(t.url);
+    w.string(job.url(t));
     w.key("scrapeInterval");
     w.string(t.labels.get("__scrape_interval__"));
     w.key("scrapeTimeout");
@@ -299,7 +299,7 @@ private:
           labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : " ", name, value);
         }
       });
-      table.push_back({std::string(t.labels.get("instance")), t.url, std::move(labels)});
+      table.push_back({std::string(t.labels.get("instance")), job.url(t), std::move(labels)});
     }
     if (m_style.dropped) {
       for (const scrape::JobTarget& t : job.dropped) {

@@ -19,35 +19,6 @@ constexpr std::string_view k_timeout = "__scrape_timeout__";
 constexpr std::string_view k_param_prefix = "__param_";
 constexpr std::string_view k_meta_prefix = "__meta_";
 
-// §5.1: the target's labels, then every group label whose name is not a key
-// of the target. model::Labels cannot hold a key with an empty value, so a
-// target whose `__address__` was empty (a null or "" entry of `targets`) has
-// no such key here; every target-group producer of Prometheus puts
-// `__address__` into each target, so a group-level `__address__` never fills
-// in and is skipped explicitly.
-model::Labels merge(const model::Labels& target, const model::Labels& group) {
-  model::Labels out;
-  out.reserve(target.size() + group.size() + 6);
-  auto t = target.begin();
-  auto g = group.begin();
-  // Both inputs are sorted: a sorted merge appends at the end of out.
-  while (t != target.end() || g != group.end()) {
-    if (g == group.end() || (t != target.end() && t->first <= g->first)) {
-      if (g != group.end() && t->first == g->first) {
-        ++g;
-      }
-      out.append_sorted(t->first, t->second);
-      ++t;
-    } else {
-      if (g->first != k_address) {
-        out.append_sorted(g->first, g->second);
-      }
-      ++g;
-    }
-  }
-  return out;
-}
-
 // net/url shouldEscape for the modes URL.String and Values.Encode use.
 enum class Escape { host, path, query };
 
@@ -169,7 +140,7 @@ void Populator::add_job_labels(model::Labels& labels) const {
   // One sorted merge of labels with m_job_labels: appending in name order
   // never shifts the labels already set.
   model::Labels out;
-  out.reserve(labels.size() + m_job_labels.size() + 4); // room for relabeling to add a few
+  out.reserve(labels.size() + m_job_labels.size() + 8); // room for relabeling to add a few
   auto l = labels.begin();
   auto d = m_job_labels.begin();
   while (l != labels.end() || d != m_job_labels.end()) {
@@ -189,20 +160,26 @@ void Populator::add_job_labels(model::Labels& labels) const {
 }
 
 model::Labels Populator::discovered(const model::TargetGroup& group, size_t i) const {
-  model::Labels labels = merge(group.targets[i], group.labels);
-  add_job_labels(labels);
+  model::Labels labels;
+  // Room for what relabeling and `instance` usually add, so that they do
+  // not reallocate.
+  labels.reserve(group.targets[i].size() + group.labels.size() + m_job_labels.size() + 8);
+  for_each_discovered(group, i, [&](std::string_view name, std::string_view value) { labels.append_sorted(name, value); });
   return labels;
 }
 
 std::string Populator::populate(model::Labels labels, Target& target) const {
+  add_job_labels(labels);
+  // 3. Discovered labels.
+  target.discovered = labels;
+  return relabel_and_check(labels, target);
+}
+
+std::string Populator::relabel_and_check(model::Labels& labels, Target& target) const {
   const JobSettings& job = *m_job;
   target.labels = model::Labels();
   target.dropped_by = -1;
   target.error.clear();
-
-  add_job_labels(labels);
-  // 3. Discovered labels.
-  target.discovered = labels;
   // 4. Relabeling.
   relabel::ApplyResult result = relabel::apply(job.relabel_configs, labels);
   if (!result.kept) {
@@ -275,11 +252,15 @@ std::string Populator::populate(model::Labels labels, Target& target) const {
   return "";
 }
 
-void Populator::from_group(const model::TargetGroup& group, std::vector<Target>& out) const {
+void Populator::from_group(const model::TargetGroup& group, std::vector<Target>& out, bool keep_discovered) const {
   out.reserve(out.size() + group.targets.size());
   for (size_t i = 0; i < group.targets.size(); ++i) {
     Target& target = out.emplace_back();
-    if (std::string e = populate(merge(group.targets[i], group.labels), target); !e.empty()) {
+    model::Labels labels = discovered(group, i); // §5.1-§5.2 step 3
+    if (keep_discovered) {
+      target.discovered = labels;
+    }
+    if (std::string e = relabel_and_check(labels, target); !e.empty()) {
       target.error = fmt::format("instance {} in group {}: {}", i, group.source, e);
     }
   }
@@ -292,10 +273,31 @@ std::vector<Target> targets_from_group(const model::TargetGroup& group, const Jo
   return out;
 }
 
-std::string scrape_url(const model::Labels& labels, const std::map<std::string, std::vector<std::string>>& params) {
-  std::string_view scheme = labels.get(k_scheme);
-  std::string_view host = labels.get(k_address);
-  std::string_view path = labels.get(k_metrics_path);
+namespace {
+
+// What a scrape URL is made of: the labels __scheme__, __address__,
+// __metrics_path__ and every __param_<k> label (as <k>, value; sorted).
+struct UrlLabels {
+  std::string_view scheme, host, path;
+  std::vector<std::pair<std::string_view, std::string_view>> params;
+
+  void add(std::string_view name, std::string_view value) {
+    if (name == k_scheme) {
+      scheme = value;
+    } else if (name == k_address) {
+      host = value;
+    } else if (name == k_metrics_path) {
+      path = value;
+    } else if (util::starts_with(name, k_param_prefix)) {
+      params.emplace_back(name.substr(k_param_prefix.size()), value);
+    }
+  }
+};
+
+std::string render_url(const UrlLabels& labels, const std::map<std::string, std::vector<std::string>>& params) {
+  std::string_view scheme = labels.scheme;
+  std::string_view host = labels.host;
+  std::string_view path = labels.path;
 
   // url.URL{Scheme, Host, Path, RawQuery}.String() (Go 1.20).
   std::string out;
@@ -329,17 +331,12 @@ std::string scrape_url(const model::Labels& labels, const std::map<std::string, 
   out += escaped_path;
 
   // Query: params overlaid with the `__param_<k>` labels, sorted by key.
-  const auto& pairs = labels.pairs();
-  auto l = std::lower_bound(pairs.begin(), pairs.end(), k_param_prefix,
-                            [](const model::Labels::Pair& p, std::string_view n) { return p.first < n; });
-  auto l_end = l;
-  while (l_end != pairs.end() && util::starts_with(l_end->first, k_param_prefix)) {
-    ++l_end;
-  }
+  auto l = labels.params.begin();
+  auto l_end = labels.params.end();
   auto p = params.begin();
   bool first = true;
   while (l != l_end || p != params.end()) {
-    std::string_view key = l != l_end ? std::string_view(l->first).substr(k_param_prefix.size()) : "";
+    std::string_view key = l != l_end ? l->first : "";
     if (p == params.end() || (l != l_end && key < std::string_view(p->first))) {
       append_query_pair(out, key, l->second, first); // a label without a job param
       ++l;
@@ -358,6 +355,23 @@ std::string scrape_url(const model::Labels& labels, const std::map<std::string, 
     }
   }
   return out;
+}
+
+} // namespace
+
+std::string scrape_url(const model::Labels& labels, const std::map<std::string, std::vector<std::string>>& params) {
+  UrlLabels parts;
+  for (const auto& [name, value] : labels) {
+    parts.add(name, value);
+  }
+  return render_url(parts, params);
+}
+
+std::string scrape_url(const model::PackedLabels& labels,
+                       const std::map<std::string, std::vector<std::string>>& params) {
+  UrlLabels parts;
+  labels.for_each([&](std::string_view name, std::string_view value) { parts.add(name, value); });
+  return render_url(parts, params);
 }
 
 model::Labels public_labels(const model::Labels& labels) {

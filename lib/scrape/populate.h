@@ -60,8 +60,9 @@ public:
   // target.dropped_by.
   std::string populate(model::Labels labels, Target& target) const;
 
-  // §5.1-§5.3 for every target of group, appended to out in group order.
-  void from_group(const model::TargetGroup& group, std::vector<Target>& out) const;
+  // §5.1-§5.3 for every target of group, appended to out in group order;
+  // target.discovered stays empty unless keep_discovered.
+  void from_group(const model::TargetGroup& group, std::vector<Target>& out, bool keep_discovered = true) const;
 
   // The discovered labels of target i of group (what populate() fills in
   // target.discovered), computed again: cheaper than keeping them.
@@ -73,6 +74,8 @@ public:
 
 private:
   void add_job_labels(model::Labels& labels) const; // §5.2 steps 1-2
+  // §5.2 steps 4-13 on the discovered labels; returns "" or the error.
+  std::string relabel_and_check(model::Labels& labels, Target& target) const;
 
   const JobSettings* m_job;
   PopulateOptions m_options;
@@ -134,6 +137,8 @@ std::vector<Target> targets_from_group(const model::TargetGroup& group, const Jo
 // with each `__param_<k>` label replacing the first value of k (or adding
 // it), form-encoded sorted by key.
 std::string scrape_url(const model::Labels& labels, const std::map<std::string, std::vector<std::string>>& params);
+std::string scrape_url(const model::PackedLabels& labels,
+                       const std::map<std::string, std::vector<std::string>>& params);
 
 // The labels without any `__`-prefixed name (what series and UIs show).
 model::Labels public_labels(const model::Labels& labels);

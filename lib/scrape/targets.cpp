@@ -1,8 +1,10 @@
 #include "scrape/targets.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "discovery/static.h"
+#include "util/parallel.h"
 
 namespace sdscope::scrape {
 
@@ -108,6 +110,8 @@ model::Labels JobTargets::discovered(const JobTarget& t) const {
   return populator->discovered(*groups[t.group].group, t.index);
 }
 
+std::string JobTargets::url(const JobTarget& t) const { return scrape_url(t.labels, job->params); }
+
 JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<discovery::ProvidedGroup>& groups,
                          PopulateOptions options) {
   JobTargets out;
@@ -115,24 +119,46 @@ JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<disc
   out.groups = groups;
   out.settings = std::make_unique<JobSettings>(settings_of(job));
   out.populator = std::make_unique<Populator>(*out.settings, options);
+  // Groups are built independently (on every core when there are many
+  // targets), then joined in group order.
+  struct Built {
+    std::vector<JobTarget> active, dropped, failed;
+  };
+  std::vector<Built> built(groups.size());
   size_t total = 0;
   for (const discovery::ProvidedGroup& provided : groups) {
     total += provided.group->targets.size();
   }
-  out.active.reserve(total);
-  std::vector<Target> built;
-  for (uint32_t group = 0; group < groups.size(); ++group) {
-    built.clear();
-    out.populator->from_group(*groups[group].group, built);
-    for (uint32_t i = 0; i < built.size(); ++i) {
-      Target& t = built[i];
-      JobTarget packed{model::PackedLabels(t.labels), group, i, t.dropped_by, std::move(t.error),
-                       t.active() ? scrape_url(t.labels, job.params) : std::string()};
-      (!packed.error.empty() ? out.failed : t.dropped() ? out.dropped : out.active).push_back(std::move(packed));
+  constexpr size_t k_parallel_from = 5000; // targets; fewer are not worth a thread
+  util::parallel_for(
+      groups.size(),
+      [&](size_t group) {
+        std::vector<Target> targets;
+        out.populator->from_group(*groups[group].group, targets, false); // discovered() recomputes them
+        Built& b = built[group];
+        for (uint32_t i = 0; i < targets.size(); ++i) {
+          Target& t = targets[i];
+          JobTarget packed{model::PackedLabels(t.labels), static_cast<uint32_t>(group), i, t.dropped_by,
+                           std::move(t.error)};
+          (!packed.error.empty() ? b.failed : t.dropped() ? b.dropped : b.active).push_back(std::move(packed));
+        }
+      },
+      total >= k_parallel_from ? 1 : groups.size());
+  auto join = [&](std::vector<JobTarget> Built::*part, std::vector<JobTarget>& to) {
+    size_t n = 0;
+    for (const Built& b : built) {
+      n += (b.*part).size();
     }
-  }
+    to.reserve(n);
+    for (Built& b : built) {
+      std::move((b.*part).begin(), (b.*part).end(), std::back_inserter(to));
+      (b.*part) = {};
+    }
+  };
+  join(&Built::active, out.active);
+  join(&Built::dropped, out.dropped);
+  join(&Built::failed, out.failed);
   out.duplicates_merged = merge_duplicates(out.active);
-  out.active.shrink_to_fit();
   return out;
 }
 

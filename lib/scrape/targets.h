@@ -30,7 +30,6 @@ struct JobTarget {
   uint32_t index = 0;         // index of the target in its group
   int dropped_by = -1;        // dropped: index into the job's relabel rules
   std::string error;          // failed: why Prometheus cannot create it
-  std::string url;            // active: the scrape URL
 };
 
 struct JobTargets {
@@ -44,6 +43,8 @@ struct JobTargets {
   // "<provider>:<group Source>" of the group t came from.
   std::string source(const JobTarget& t) const;
   model::Labels discovered(const JobTarget& t) const;
+  // The scrape URL of an active target (computed: cheaper than keeping it).
+  std::string url(const JobTarget& t) const;
   template <class Fn> void for_each_discovered(const JobTarget& t, Fn fn) const {
     populator->for_each_discovered(*groups[t.group].group, t.index, fn);
   }

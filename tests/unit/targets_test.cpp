@@ -72,7 +72,7 @@ scrape_configs:
   }
   CHECK(built.dropped[0].dropped_by == 0);
   CHECK(built.source(built.active[0]) == "p/0:g");
-  CHECK(built.active[0].url == "http://127.0.0.1:1/metrics?empty=&module=m1&module=m2");
+  CHECK(built.url(built.active[0]) == "http://127.0.0.1:1/metrics?empty=&module=m1&module=m2");
 }
 
 TEST_CASE("targets with equal labels are one: the first kept, showing the last one's discovered labels") {
