@@ -49,6 +49,23 @@ def parse_k8s_path(path):
     return None
 
 
+LIST_CACHE = {}
+LIST_LOCK = threading.Lock()
+
+
+def list_body(collection, namespace):
+    """The LIST answer, encoded once: the objects never change."""
+    with LIST_LOCK:
+        key = (collection, namespace)
+        if key not in LIST_CACHE:
+            items = [o for o in SCENARIO.get("kubernetes", {}).get(collection, [])
+                     if namespace is None or o.get("metadata", {}).get("namespace") == namespace]
+            _, kind, api_version, _ = KINDS[collection]
+            LIST_CACHE[key] = json.dumps({"kind": kind + "List", "apiVersion": api_version,
+                                          "metadata": {"resourceVersion": "100"}, "items": items}).encode()
+        return LIST_CACHE[key]
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -56,7 +73,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def send_json(self, body, status=200, headers=None):
-        data = json.dumps(body).encode()
+        self.send_bytes(json.dumps(body).encode(), status, headers)
+
+    def send_bytes(self, data, status=200, headers=None):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -79,11 +98,7 @@ class Handler(BaseHTTPRequestHandler):
         collection, namespace = target
         if query.get("watch", [""])[0] in ("true", "1"):
             return self.watch(collection, query)
-        items = [o for o in SCENARIO.get("kubernetes", {}).get(collection, [])
-                 if namespace is None or o.get("metadata", {}).get("namespace") == namespace]
-        _, kind, api_version, _ = KINDS[collection]
-        self.send_json({"kind": kind + "List", "apiVersion": api_version,
-                        "metadata": {"resourceVersion": "100"}, "items": items})
+        self.send_bytes(list_body(collection, namespace))
 
     def watch(self, collection, query):
         _, kind, api_version, _ = KINDS[collection]
@@ -136,6 +151,8 @@ def main():
     global SCENARIO
     with open(sys.argv[1]) as f:
         SCENARIO = json.load(f)
+    for collection in SCENARIO.get("kubernetes", {}):
+        list_body(collection, None)  # encoded before anyone asks, so no client pays for it
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
