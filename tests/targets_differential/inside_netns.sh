@@ -20,6 +20,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# DNS for the dns_sd scenarios: dnsmasq with dnsmasq.conf's records on
+# 127.0.0.1:53, and a resolv.conf naming it over /etc/resolv.conf (this
+# mount namespace only), read alike by Prometheus and sdscope.
+if [ -f dnsmasq.conf ]; then
+    dnsmasq=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+    "$dnsmasq" --no-daemon --port=53 --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+        --conf-file="$work/dnsmasq.conf" >dnsmasq.log 2>&1 &
+    pids+=($!)
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' >resolv.conf
+    mount --bind "$work/resolv.conf" /etc/resolv.conf || { echo "cannot mount resolv.conf" >&2; exit 3; }
+fi
+
 # http_sd fixture: serves WORKDIR (a .json file is sent as application/json)
 "$py" -m http.server --bind 127.0.0.1 --directory "$work" "$http_port" >http.log 2>&1 &
 pids+=($!)

@@ -21,7 +21,7 @@
 #      rule dropping everything: 2.42's API shows discoveredLabels *after*
 #      relabeling for targets whose rules change a label, so the true
 #      discovered labels come from run 2's droppedTargets.
-#   2. In one loopback-only network namespace (unshare -n; Prometheus really
+#   2. In one loopback-only network namespace (unshare -mn; Prometheus really
 #      scrapes what it discovers) it starts the http_sd fixture
 #      (python3 -m http.server), both Prometheus servers, and runs
 #      `sdscope targets WORK/NAME.yml -o json` for every scenario meanwhile;
@@ -67,7 +67,7 @@ done
 [ -n "$PY" ] || skip "python3 with the yaml module not found (apt-get install python3-yaml)"
 command -v ip >/dev/null 2>&1 || skip "ip not found (apt-get install iproute2)"
 command -v unshare >/dev/null 2>&1 || skip "unshare not found (util-linux)"
-unshare -n true 2>/dev/null || skip "cannot create a network namespace (unshare -n needs root or user namespaces)"
+unshare -mn true 2>/dev/null || skip "cannot create network and mount namespaces (unshare -mn needs root)"
 
 have_sd=1
 if [ ! -x "$SDSCOPE" ]; then
@@ -91,7 +91,11 @@ HTTP_PORT=18080
 sd_arg=
 [ $have_sd = 1 ] && sd_arg=$SDSCOPE
 start=$(date +%s)
-if ! unshare -n bash "$here/inside_netns.sh" "$WORK" "$PY" "$HTTP_PORT" "${TARGETS_DIFF_DEADLINE:-60}" $sd_arg; then
+# dns_sd scenarios resolve through SCENARIO_DIR/dnsmasq.conf (a dnsmasq on
+# 127.0.0.1:53, named by a resolv.conf bind-mounted over /etc/resolv.conf in
+# a private mount namespace).
+[ -f "$SCEN/dnsmasq.conf" ] && cp "$SCEN/dnsmasq.conf" "$WORK/"
+if ! unshare -mn bash "$here/inside_netns.sh" "$WORK" "$PY" "$HTTP_PORT" "${TARGETS_DIFF_DEADLINE:-60}" $sd_arg; then
     echo "FAIL: Prometheus did not deliver the targets of every scenario (see above)"
     exit 1
 fi
