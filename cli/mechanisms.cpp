@@ -22,15 +22,17 @@ int MechanismsCommand::run() {
       list.push_back({{"name", m.name},
                       {"key", m.key},
                       {"since", m.since.empty() ? "2.45" : std::string(m.since)},
-                      {"in_debian_prometheus", m.in_debian}});
+                      {"in_debian_prometheus", m.in_debian},
+                      {"discovers", m.discovers}});
     }
     std::cout << list.dump(2) << '\n';
     return 0;
   }
-  std::cout << fmt::format("{:<14} {:<28} {}\n", "MECHANISM", "KEY", "PROMETHEUS");
+  std::cout << fmt::format("{:<14} {:<28} {:<22} {}\n", "MECHANISM", "KEY", "PROMETHEUS", "SDSCOPE");
   for (const discovery::Mechanism& m : discovery::mechanisms()) {
-    std::cout << fmt::format("{:<14} {:<28} {}\n", m.name, m.key,
-                             m.since.empty() ? "v2.45 (config checked)" : fmt::format("from {} (config checked, lint note)", m.since));
+    std::cout << fmt::format("{:<14} {:<28} {:<22} {}\n", m.name, m.key,
+                             m.since.empty() ? "v2.45" : fmt::format("from {} (lint note)", m.since),
+                             m.discovers ? "discovers" : "checks the config");
   }
   return 0;
 }

@@ -45,25 +45,26 @@ namespace {
 
 // The one table of mechanisms, sorted by key. Each line names the unit
 // that owns the mechanism's config block (and, later, its discoverer).
-// Prometheus v2.45 mechanisms first in key order; `since` marks later ones.
+// `since` marks mechanisms newer than v2.45; the last flag says whether
+// sdscope runs the discoverer (Mechanism::discovers).
 constexpr Mechanism k_mechanisms[] = {
     {"aws", "aws_sd_configs", &aws::parse_config, "3.8", false},
     {"azure", "azure_sd_configs", &azure::parse_config},
-    {"consul", "consul_sd_configs", &consul::parse_config, {}, false},
+    {"consul", "consul_sd_configs", &consul::parse_config, {}, false, true},
     {"digitalocean", "digitalocean_sd_configs", &digitalocean::parse_config},
-    {"dns", "dns_sd_configs", &dns::parse_config},
+    {"dns", "dns_sd_configs", &dns::parse_config, {}, true, true},
     {"docker", "docker_sd_configs", &docker::parse_config},
     {"dockerswarm", "dockerswarm_sd_configs", &dockerswarm::parse_config},
     {"ec2", "ec2_sd_configs", &ec2::parse_config},
     {"ecs", "ecs_sd_configs", &ecs::parse_config, "3.8", false},
     {"elasticache", "elasticache_sd_configs", &elasticache::parse_config, "3.11", false},
     {"eureka", "eureka_sd_configs", &eureka::parse_config},
-    {"file", "file_sd_configs", &file::parse_config},
+    {"file", "file_sd_configs", &file::parse_config, {}, true, true},
     {"gce", "gce_sd_configs", &gce::parse_config},
     {"hetzner", "hetzner_sd_configs", &hetzner::parse_config},
-    {"http", "http_sd_configs", &http::parse_config},
+    {"http", "http_sd_configs", &http::parse_config, {}, true, true},
     {"ionos", "ionos_sd_configs", &ionos::parse_config},
-    {"kubernetes", "kubernetes_sd_configs", &kubernetes::parse_config, {}, false},
+    {"kubernetes", "kubernetes_sd_configs", &kubernetes::parse_config, {}, false, true},
     {"kuma", "kuma_sd_configs", &kuma::parse_config, {}, false},
     {"lightsail", "lightsail_sd_configs", &lightsail::parse_config},
     {"linode", "linode_sd_configs", &linode::parse_config, {}, false},

@@ -15,6 +15,9 @@ struct Mechanism {
   std::string_view since = {};
   // Compiled into Debian's prometheus 2.42 (the differential-test oracle).
   bool in_debian = true;
+  // sdscope runs its discoverer (targets, explain); else it only checks
+  // the config block.
+  bool discovers = false;
 };
 
 // Every mechanism, sorted by key (the order Prometheus visits a job's SD
