@@ -121,6 +121,16 @@ void AlertmanagerConfig::validate(yaml::Checker& c) {
 
 void AlertingConfig::validate(yaml::Checker& c) {
   check_null_rules(c, "alert_relabel_configs", alert_relabel_configs, "empty or null alert relabeling rule");
+  // Prometheus v2.45 has no message for this: it crashes (a nil pointer in
+  // SetDirectory) after the file has been decoded.
+  yaml::Node list = c.field("alertmanagers");
+  for (size_t i = 0; i < alertmanagers.size(); ++i) {
+    if (!alertmanagers[i]) {
+      c.decoder().error(list.is_sequence() && i < list.size() ? list.element(i) : c.node(),
+                        "empty or null alertmanager config (Prometheus v2.45 crashes loading it)", yaml::Stage::file);
+      return;
+    }
+  }
 }
 
 void SigV4Config::validate(yaml::Checker& c) const {
