@@ -243,6 +243,62 @@ json pod(const std::string& ns, const std::string& name, const std::string& ip, 
           {"status", {{"phase", "Running"}, {"podIP", ip}}}};
 }
 
+// A store lookup over fixed objects.
+k8s::ObjectLookup lookup(std::map<std::string, json> objects) {
+  auto shared = std::make_shared<const std::map<std::string, json>>(std::move(objects));
+  return [shared](const std::string& key) -> std::shared_ptr<const json> {
+    auto it = shared->find(key);
+    return it == shared->end() ? nullptr : std::make_shared<const json>(it->second);
+  };
+}
+
+model::Labels merged(model::Labels base, const std::vector<model::Labels::Pair>& more) {
+  for (const auto& [name, value] : more) {
+    base.set(name, value);
+  }
+  return base;
+}
+
+json service_web() {
+  return {{"kind", "Service"},
+          {"apiVersion", "v1"},
+          {"metadata", {{"name", "web"}, {"namespace", "ns1"}, {"labels", {{"tier", "front"}}}}},
+          {"spec", {{"ports", {{{"port", 80}, {"protocol", "TCP"}}}}}}};
+}
+
+// Two regular containers declaring 8080, one also 9090, and an init
+// container with a port.
+json pod_web_1() {
+  return json::parse(R"({"kind": "Pod", "apiVersion": "v1",
+    "metadata": {"name": "web-1", "namespace": "ns1", "uid": "u1", "labels": {"app": "web"}},
+    "spec": {"nodeName": "n1",
+      "containers": [
+        {"name": "c", "image": "img:1", "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                                                  {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]},
+        {"name": "side", "image": "side:2", "ports": [{"name": "alt", "containerPort": 8080, "protocol": "UDP"}]}],
+      "initContainers": [{"name": "init", "image": "init:3", "ports": [{"containerPort": 7000}]}]},
+    "status": {"phase": "Running", "podIP": "10.0.0.5", "hostIP": "192.168.0.1",
+      "conditions": [{"type": "Ready", "status": "True"}]}})");
+}
+
+// The pod-level labels of pod_web_1 on an endpoint target.
+model::Labels web_1_labels() {
+  return {{"__meta_kubernetes_pod_host_ip", "192.168.0.1"}, {"__meta_kubernetes_pod_ip", "10.0.0.5"},
+          {"__meta_kubernetes_pod_label_app", "web"},       {"__meta_kubernetes_pod_labelpresent_app", "true"},
+          {"__meta_kubernetes_pod_name", "web-1"},          {"__meta_kubernetes_pod_node_name", "n1"},
+          {"__meta_kubernetes_pod_phase", "Running"},       {"__meta_kubernetes_pod_ready", "true"},
+          {"__meta_kubernetes_pod_uid", "u1"}};
+}
+
+json node_n1(const std::string& zone) {
+  return {{"kind", "Node"},
+          {"apiVersion", "v1"},
+          {"metadata", {{"name", "n1"}, {"labels", {{"zone", zone}}}, {"annotations", {{"note", "x"}}}}},
+          {"status",
+           {{"addresses", {{{"type", "InternalIP"}, {"address", "192.168.0.1"}}}},
+            {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}}}}};
+}
+
 k8s::Config config_for(const FakeApi& api, const std::string& role) {
   k8s::Config config;
   model::Url url;
@@ -454,6 +510,180 @@ TEST_SUITE("discovery::kubernetes") {
                                       {"__meta_kubernetes_ingress_scheme", "http"}}));
     CHECK(group.targets[3] == labels({{"__meta_kubernetes_ingress_path", "/x"},
                                       {"__meta_kubernetes_ingress_scheme", "http"}}));
+  }
+
+  TEST_CASE("kubernetes endpoints_group: service and pod metadata, container ports, extra targets") {
+    json endpoints = json::parse(R"({
+      "metadata": {"name": "web", "namespace": "ns1", "labels": {"app": "web"}, "annotations": {"not": "used"}},
+      "subsets": [
+        {"addresses": [{"ip": "10.0.0.5", "hostname": "h1", "nodeName": "n1",
+                        "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "web-1"}}],
+         "notReadyAddresses": [{"ip": "10.0.0.6", "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "gone"}}],
+         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]},
+        {"addresses": [{"ip": "192.168.0.1", "targetRef": {"kind": "Node", "name": "n1"}}],
+         "ports": [{"port": 10250, "protocol": "TCP"}]},
+        {"addresses": [{"ip": "10.0.0.9"}]}]})");
+    k8s::Joined joined{lookup({{"ns1/web", service_web()}}), lookup({{"ns1/web-1", pod_web_1()}}), {}};
+    model::TargetGroup group = k8s::endpoints_group(endpoints, joined);
+    CHECK(group.source == "endpoints/ns1/web");
+    CHECK(group.labels == labels({{"__meta_kubernetes_endpoints_label_app", "web"},
+                                  {"__meta_kubernetes_endpoints_labelpresent_app", "true"},
+                                  {"__meta_kubernetes_endpoints_name", "web"},
+                                  {"__meta_kubernetes_namespace", "ns1"},
+                                  {"__meta_kubernetes_service_label_tier", "front"},
+                                  {"__meta_kubernetes_service_labelpresent_tier", "true"},
+                                  {"__meta_kubernetes_service_name", "web"}}));
+    REQUIRE(group.targets.size() == 4);
+    // Both containers declare 8080: the last one scanned wins, with the
+    // endpoint port's protocol.
+    CHECK(group.targets[0] == merged(web_1_labels(), {{"__address__", "10.0.0.5:8080"},
+                                                      {"__meta_kubernetes_endpoint_address_target_kind", "Pod"},
+                                                      {"__meta_kubernetes_endpoint_address_target_name", "web-1"},
+                                                      {"__meta_kubernetes_endpoint_hostname", "h1"},
+                                                      {"__meta_kubernetes_endpoint_node_name", "n1"},
+                                                      {"__meta_kubernetes_endpoint_port_name", "http"},
+                                                      {"__meta_kubernetes_endpoint_port_protocol", "TCP"},
+                                                      {"__meta_kubernetes_endpoint_ready", "true"},
+                                                      {"__meta_kubernetes_pod_container_image", "side:2"},
+                                                      {"__meta_kubernetes_pod_container_name", "side"},
+                                                      {"__meta_kubernetes_pod_container_port_name", "alt"},
+                                                      {"__meta_kubernetes_pod_container_port_number", "8080"},
+                                                      {"__meta_kubernetes_pod_container_port_protocol", "TCP"}}));
+    // A not-ready address whose pod is not in the store.
+    CHECK(group.targets[1] == labels({{"__address__", "10.0.0.6:8080"},
+                                      {"__meta_kubernetes_endpoint_address_target_kind", "Pod"},
+                                      {"__meta_kubernetes_endpoint_address_target_name", "gone"},
+                                      {"__meta_kubernetes_endpoint_port_name", "http"},
+                                      {"__meta_kubernetes_endpoint_port_protocol", "TCP"},
+                                      {"__meta_kubernetes_endpoint_ready", "false"}}));
+    CHECK(group.targets[2] == labels({{"__address__", "192.168.0.1:10250"},
+                                      {"__meta_kubernetes_endpoint_address_target_kind", "Node"},
+                                      {"__meta_kubernetes_endpoint_address_target_name", "n1"},
+                                      {"__meta_kubernetes_endpoint_port_protocol", "TCP"},
+                                      {"__meta_kubernetes_endpoint_ready", "true"}}));
+    // The pod's regular-container port no endpoint port covered (the init
+    // container's is not considered).
+    CHECK(group.targets[3] == merged(web_1_labels(), {{"__address__", "10.0.0.5:9090"},
+                                                      {"__meta_kubernetes_pod_container_image", "img:1"},
+                                                      {"__meta_kubernetes_pod_container_name", "c"},
+                                                      {"__meta_kubernetes_pod_container_port_name", "metrics"},
+                                                      {"__meta_kubernetes_pod_container_port_number", "9090"},
+                                                      {"__meta_kubernetes_pod_container_port_protocol", "TCP"}}));
+
+    // attach_metadata.node: by nodeName, else by a Node targetRef.
+    joined.nodes = lookup({{"n1", node_n1("a")}});
+    group = k8s::endpoints_group(endpoints, joined);
+    REQUIRE(group.targets.size() == 4);
+    for (size_t i : {0, 2}) {
+      CHECK(group.targets[i].get("__meta_kubernetes_node_name") == "n1");
+      CHECK(group.targets[i].get("__meta_kubernetes_node_label_zone") == "a");
+      CHECK(group.targets[i].get("__meta_kubernetes_node_labelpresent_zone") == "true");
+      CHECK(!group.targets[i].has("__meta_kubernetes_node_annotation_note")); // v2.45: no node annotations
+    }
+    CHECK(!group.targets[1].has("__meta_kubernetes_node_name"));
+    CHECK(k8s::endpoints_node_names(endpoints) == std::vector<std::string>{"n1", "n1"});
+
+    // Without the service, and with the pod gone, only the endpoint labels.
+    group = k8s::endpoints_group(endpoints, {});
+    CHECK(group.labels.size() == 4);
+    CHECK(group.targets.size() == 3);
+    CHECK(!group.targets[0].has("__meta_kubernetes_pod_name"));
+  }
+
+  TEST_CASE("kubernetes endpointslice_group: conditions, topology, ports without numbers, v1 and v1beta1") {
+    json slice = json::parse(R"({
+      "metadata": {"name": "web-x1", "namespace": "ns1", "labels": {"kubernetes.io/service-name": "web"}},
+      "addressType": "IPv4",
+      "endpoints": [
+        {"addresses": ["10.0.0.5"], "conditions": {"ready": true, "serving": true, "terminating": false},
+         "hostname": "h1", "nodeName": "n1", "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "web-1"},
+         "deprecatedTopology": {"topology.kubernetes.io/zone": "z1"}, "topology": {"beta": "b"}},
+        {"addresses": ["192.168.0.1"], "conditions": {"ready": false}, "targetRef": {"kind": "Node", "name": "n1"}}],
+      "ports": [{"name": "http", "port": 8080, "protocol": "TCP", "appProtocol": "http"},
+                {"name": "any", "protocol": "UDP"}]})");
+    k8s::Joined joined{lookup({{"ns1/web", service_web()}}), lookup({{"ns1/web-1", pod_web_1()}}), {}};
+    model::TargetGroup group = k8s::endpointslice_group(slice, joined, k8s::EndpointSliceApi::v1);
+    CHECK(group.source == "endpointslice/ns1/web-x1");
+    CHECK(group.labels == labels({{"__meta_kubernetes_endpointslice_address_type", "IPv4"},
+                                  {"__meta_kubernetes_endpointslice_name", "web-x1"},
+                                  {"__meta_kubernetes_namespace", "ns1"},
+                                  {"__meta_kubernetes_service_label_tier", "front"},
+                                  {"__meta_kubernetes_service_labelpresent_tier", "true"},
+                                  {"__meta_kubernetes_service_name", "web"}}));
+    REQUIRE(group.targets.size() == 5);
+    model::Labels first_endpoint = {
+        {"__meta_kubernetes_endpointslice_address_target_kind", "Pod"},
+        {"__meta_kubernetes_endpointslice_address_target_name", "web-1"},
+        {"__meta_kubernetes_endpointslice_endpoint_conditions_ready", "true"},
+        {"__meta_kubernetes_endpointslice_endpoint_conditions_serving", "true"},
+        {"__meta_kubernetes_endpointslice_endpoint_conditions_terminating", "false"},
+        {"__meta_kubernetes_endpointslice_endpoint_hostname", "h1"},
+        {"__meta_kubernetes_endpointslice_endpoint_topology_present_topology_kubernetes_io_zone", "true"},
+        {"__meta_kubernetes_endpointslice_endpoint_topology_topology_kubernetes_io_zone", "z1"}};
+    // The matching container port's own protocol, unlike role endpoints.
+    CHECK(group.targets[0] == merged(merged(web_1_labels(), first_endpoint.pairs()),
+                                     {{"__address__", "10.0.0.5:8080"},
+                                      {"__meta_kubernetes_endpointslice_port", "8080"},
+                                      {"__meta_kubernetes_endpointslice_port_app_protocol", "http"},
+                                      {"__meta_kubernetes_endpointslice_port_name", "http"},
+                                      {"__meta_kubernetes_endpointslice_port_protocol", "TCP"},
+                                      {"__meta_kubernetes_pod_container_image", "side:2"},
+                                      {"__meta_kubernetes_pod_container_name", "side"},
+                                      {"__meta_kubernetes_pod_container_port_name", "alt"},
+                                      {"__meta_kubernetes_pod_container_port_number", "8080"},
+                                      {"__meta_kubernetes_pod_container_port_protocol", "UDP"}}));
+    // A port without a number: the bare address, and no container match.
+    CHECK(group.targets[1] == merged(merged(web_1_labels(), first_endpoint.pairs()),
+                                     {{"__address__", "10.0.0.5"},
+                                      {"__meta_kubernetes_endpointslice_port_name", "any"},
+                                      {"__meta_kubernetes_endpointslice_port_protocol", "UDP"}}));
+    CHECK(group.targets[2] == labels({{"__address__", "192.168.0.1:8080"},
+                                      {"__meta_kubernetes_endpointslice_address_target_kind", "Node"},
+                                      {"__meta_kubernetes_endpointslice_address_target_name", "n1"},
+                                      {"__meta_kubernetes_endpointslice_endpoint_conditions_ready", "false"},
+                                      {"__meta_kubernetes_endpointslice_port", "8080"},
+                                      {"__meta_kubernetes_endpointslice_port_app_protocol", "http"},
+                                      {"__meta_kubernetes_endpointslice_port_name", "http"},
+                                      {"__meta_kubernetes_endpointslice_port_protocol", "TCP"}}));
+    CHECK(group.targets[3].get("__address__") == "192.168.0.1");
+    CHECK(group.targets[4] == merged(web_1_labels(), {{"__address__", "10.0.0.5:9090"},
+                                                      {"__meta_kubernetes_pod_container_image", "img:1"},
+                                                      {"__meta_kubernetes_pod_container_name", "c"},
+                                                      {"__meta_kubernetes_pod_container_port_name", "metrics"},
+                                                      {"__meta_kubernetes_pod_container_port_number", "9090"},
+                                                      {"__meta_kubernetes_pod_container_port_protocol", "TCP"}}));
+
+    // v1beta1 keeps the topology under "topology".
+    group = k8s::endpointslice_group(slice, joined, k8s::EndpointSliceApi::v1beta1);
+    CHECK(group.targets[0].get("__meta_kubernetes_endpointslice_endpoint_topology_beta") == "b");
+    CHECK(!group.targets[0].has("__meta_kubernetes_endpointslice_endpoint_topology_topology_kubernetes_io_zone"));
+
+    // attach_metadata.node: a Node targetRef, else nodeName.
+    joined.nodes = lookup({{"n1", node_n1("a")}});
+    group = k8s::endpointslice_group(slice, joined, k8s::EndpointSliceApi::v1);
+    for (size_t i : {0, 1, 2, 3}) {
+      CHECK(group.targets[i].get("__meta_kubernetes_node_label_zone") == "a");
+    }
+    CHECK(!group.targets[4].has("__meta_kubernetes_node_name"));
+    CHECK(k8s::endpointslice_node_names(slice) == std::vector<std::string>{"n1", "n1"});
+    CHECK(k8s::endpointslice_service_name(slice) == "web");
+
+    // The service is looked up in the slice's namespace only.
+    slice["metadata"]["namespace"] = "ns2";
+    group = k8s::endpointslice_group(slice, joined, k8s::EndpointSliceApi::v1);
+    CHECK(!group.labels.has("__meta_kubernetes_service_name"));
+  }
+
+  TEST_CASE("kubernetes pod_group with attach_metadata.node: node name and labels when the node is known") {
+    k8s::ObjectLookup nodes = lookup({{"n1", node_n1("a")}});
+    model::TargetGroup group = k8s::pod_group(pod_web_1(), nodes);
+    CHECK(group.labels.get("__meta_kubernetes_node_name") == "n1");
+    CHECK(group.labels.get("__meta_kubernetes_node_label_zone") == "a");
+    CHECK(group.labels.get("__meta_kubernetes_node_labelpresent_zone") == "true");
+    CHECK(!group.labels.has("__meta_kubernetes_node_annotation_note"));
+    json elsewhere = pod_web_1();
+    elsewhere["spec"]["nodeName"] = "n2";
+    CHECK(k8s::pod_group(elsewhere, nodes) == k8s::pod_group(elsewhere));
   }
 
   TEST_CASE("kubernetes discoverer: ingress probes /version, then lists v1 or v1beta1") {
