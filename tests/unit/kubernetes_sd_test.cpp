@@ -3,10 +3,12 @@
 
 #include <httplib.h> // CPPHTTPLIB_OPENSSL_SUPPORT comes from its pkg-config flags
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -25,15 +27,28 @@ namespace {
 
 model::Labels labels(std::initializer_list<model::Labels::Pair> pairs) { return model::Labels(pairs); }
 
-// A fake API server on 127.0.0.1 for one collection ("pods", "services" or
-// "nodes"). Every change bumps the resourceVersion and becomes a watch
-// event; a watch streams the events after its resourceVersion as they
-// happen. Requests without the bearer token get 401.
+// A fake API server on 127.0.0.1 for some collections ("pods", "services",
+// "endpointslices", ...), each under its API path. Every change bumps the
+// one resourceVersion and becomes a watch event of the object's collection
+// (by its kind); a watch streams the events after its resourceVersion as
+// they happen. Requests without the bearer token get 401.
+using Collections = std::vector<std::pair<std::string, std::string>>;
+
 class FakeApi {
 public:
-  explicit FakeApi(std::string collection, std::string api = "/api/v1") : m_collection(std::move(collection)) {
-    std::string pattern = "/prefix" + api + R"((?:/namespaces/([^/]+))?/)" + m_collection;
-    m_server.Get(pattern, [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); });
+  explicit FakeApi(std::string collection, std::string api = "/api/v1")
+      : FakeApi({{std::move(api), std::move(collection)}}) {}
+  // (API path, collection) pairs; the first is where objects of an unknown
+  // kind go.
+  explicit FakeApi(const Collections& collections)
+      : m_default(collections.at(0).second) {
+    for (const auto& [api, collection] : collections) {
+      m_objects[collection];
+      std::string pattern = "/prefix" + api + R"((?:/namespaces/([^/]+))?/)" + collection;
+      m_server.Get(pattern, [this, collection](const httplib::Request& req, httplib::Response& res) {
+        serve(req, res, collection);
+      });
+    }
     m_server.Get("/prefix/version", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lock(m_mutex);
       m_requests.push_back(req.target);
@@ -63,13 +78,14 @@ public:
   void apply(const std::string& type, json object) {
     std::lock_guard lock(m_mutex);
     object["metadata"]["resourceVersion"] = std::to_string(++m_version);
+    std::string collection = collection_of(object);
     std::string key = key_of(object);
     if (type == "DELETED") {
-      m_objects.erase(key);
+      m_objects[collection].erase(key);
     } else {
-      m_objects[key] = object;
+      m_objects[collection][key] = object;
     }
-    m_events.emplace_back(m_version, json{{"type", type}, {"object", object}}.dump());
+    m_events.push_back({m_version, collection, json{{"type", type}, {"object", object}}.dump()});
     m_changed.notify_all();
   }
   // Changes the store without any event, then ends open watches with a
@@ -78,17 +94,20 @@ public:
   void expire_with(const std::string& type, json object) {
     std::lock_guard lock(m_mutex);
     object["metadata"]["resourceVersion"] = std::to_string(++m_version);
+    std::map<std::string, json>& objects = m_objects[collection_of(object)];
     if (type == "DELETED") {
-      m_objects.erase(key_of(object));
+      objects.erase(key_of(object));
     } else {
-      m_objects[key_of(object)] = object;
+      objects[key_of(object)] = object;
     }
     m_compacted = m_version;
     m_changed.notify_all();
   }
-  void set_failing(int status) {
+  // Fails every request (of collection only, if given) with status; 0 ends it.
+  void set_failing(int status, const std::string& collection = "") {
     std::lock_guard lock(m_mutex);
     m_failing = status;
+    m_failing_collection = collection;
   }
   std::string git_version = "v1.26.2"; // set before discovery starts
 
@@ -98,6 +117,21 @@ public:
   }
 
 private:
+  struct Event {
+    long long version;
+    std::string collection;
+    std::string line;
+  };
+
+  std::string collection_of(const json& object) const {
+    static const std::map<std::string, std::string> k_collections = {
+        {"Pod", "pods"},           {"Service", "services"},
+        {"Node", "nodes"},         {"Endpoints", "endpoints"},
+        {"Ingress", "ingresses"},  {"EndpointSlice", "endpointslices"}};
+    auto it = k_collections.find(object.value("kind", ""));
+    return it != k_collections.end() && m_objects.contains(it->second) ? it->second : m_default;
+  }
+
   static std::string key_of(const json& object) {
     return object["metadata"].value("namespace", "") + "/" + object["metadata"].value("name", "");
   }
@@ -110,7 +144,7 @@ private:
                     "application/json");
   }
 
-  void serve(const httplib::Request& req, httplib::Response& res) {
+  void serve(const httplib::Request& req, httplib::Response& res, const std::string& collection) {
     std::unique_lock lock(m_mutex);
     m_requests.push_back(req.target);
     if (req.get_header_value("Authorization") != "Bearer s3cret" ||
@@ -118,7 +152,7 @@ private:
       status(res, 401, "Unauthorized", "Unauthorized");
       return;
     }
-    if (m_failing != 0) {
+    if (m_failing != 0 && (m_failing_collection.empty() || m_failing_collection == collection)) {
       status(res, m_failing, "InternalError", "fixture failure");
       return;
     }
@@ -131,7 +165,7 @@ private:
         return;
       }
       json items = json::array();
-      for (const auto& [key, object] : m_objects) {
+      for (const auto& [key, object] : m_objects[collection]) {
         if (namespace_.empty() || object["metadata"].value("namespace", "") == namespace_) {
           items.push_back(object);
         }
@@ -144,7 +178,7 @@ private:
     }
     long long from = std::stoll(version);
     long long compacted_at_start = m_compacted;
-    res.set_chunked_content_provider("application/json", [this, from, namespace_, compacted_at_start](
+    res.set_chunked_content_provider("application/json", [this, from, namespace_, collection, compacted_at_start](
                                                               size_t, httplib::DataSink& sink) mutable {
       std::unique_lock inner(m_mutex);
       long long sent = from;
@@ -159,14 +193,15 @@ private:
           sink.write(line.data(), line.size());
           break;
         }
-        for (const auto& [event_version, line] : m_events) {
-          if (event_version > sent) {
-            json event = json::parse(line);
-            sent = event_version;
-            if (!namespace_.empty() && event["object"]["metadata"].value("namespace", "") != namespace_) {
+        for (const Event& e : m_events) {
+          if (e.version > sent) {
+            json event = json::parse(e.line);
+            sent = e.version;
+            if (e.collection != collection ||
+                (!namespace_.empty() && event["object"]["metadata"].value("namespace", "") != namespace_)) {
               continue;
             }
-            std::string text = line + "\n";
+            std::string text = e.line + "\n";
             sink.write(text.data(), text.size());
           }
         }
@@ -177,17 +212,18 @@ private:
     });
   }
 
-  std::string m_collection;
+  std::string m_default;
   httplib::Server m_server;
   int m_port = 0;
   std::thread m_thread;
   std::mutex m_mutex;
   std::condition_variable m_changed;
-  std::map<std::string, json> m_objects;
-  std::vector<std::pair<long long, std::string>> m_events;
+  std::map<std::string, std::map<std::string, json>> m_objects; // by collection, then key
+  std::vector<Event> m_events;
   long long m_version = 100;
   long long m_compacted = 0;
   int m_failing = 0;
+  std::string m_failing_collection;
   bool m_shutdown = false;
   std::vector<std::string> m_requests;
 };
@@ -733,13 +769,10 @@ TEST_SUITE("discovery::kubernetes") {
       REQUIRE(!d);
       CHECK(d.error() == want);
     };
-    for (std::string role : {"endpoints", "endpointslice"}) {
-      check_error(config_for(api, role), "sdscope cannot run kubernetes discovery for role \"" + role + "\" yet");
-    }
+    auto unknown = k8s::make_discovery(config_for(api, "daemonset"));
+    REQUIRE(!unknown);
+    CHECK(unknown.error() == "sdscope cannot run kubernetes discovery for role \"daemonset\" yet");
     k8s::Config config = config_for(api, "pod");
-    config.attach_metadata.node = true;
-    check_error(config, "sdscope cannot run kubernetes discovery with attach_metadata.node yet");
-    config = config_for(api, "pod");
     config.api_server.reset();
     check_error(config, "sdscope cannot run kubernetes discovery with the in-cluster configuration yet (set api_server)");
     config.kubeconfig_file = "/tmp/kubeconfig";
@@ -887,5 +920,142 @@ TEST_SUITE("discovery::kubernetes") {
     Running running(config, denied);
     REQUIRE(denied.wait([&] { return !denied.reports.empty(); }));
     CHECK(denied.reports[0] == "failed to list *v1.Pod: Unauthorized");
+  }
+
+  TEST_CASE("kubernetes discoverer: endpoints joins services and pods once all three are listed") {
+    FakeApi api(Collections{{"/api/v1", "endpoints"}, {"/api/v1", "services"}, {"/api/v1", "pods"}});
+    json endpoints = json::parse(R"({"kind": "Endpoints", "apiVersion": "v1",
+      "metadata": {"name": "web", "namespace": "ns1"},
+      "subsets": [{"addresses": [{"ip": "10.0.0.5", "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "web-1"}}],
+                   "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})");
+    api.apply("ADDED", endpoints);
+    api.apply("ADDED", service_web());
+    api.apply("ADDED", pod_web_1());
+    api.set_failing(500, "pods"); // no group until the pods are listed too
+    k8s::Config config = config_for(api, "endpoints");
+    config.namespaces.names = {"ns1"};
+    config.selectors.push_back({{"pod"}, "app=web", ""});
+    Collector sink;
+    Running running(config, sink);
+    REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+    CHECK(sink.reports[0] == "failed to list *v1.Pod: fixture failure");
+    std::this_thread::sleep_for(100ms);
+    CHECK(sink.wait([&] { return sink.latest.empty(); }, 0ms));
+
+    api.set_failing(0);
+    REQUIRE(sink.wait([&] { return sink.reports.back().empty(); }));
+    CHECK(sink.addresses("endpoints/ns1/web") == std::vector<std::string>{"10.0.0.5:8080", "10.0.0.5:9090"});
+    model::TargetGroup group = sink.latest["endpoints/ns1/web"];
+    CHECK(group.labels.get("__meta_kubernetes_service_label_tier") == "front");
+    CHECK(group.targets[0].get("__meta_kubernetes_pod_name") == "web-1");
+    CHECK(group.targets[0].get("__meta_kubernetes_pod_container_name") == "side");
+
+    // A service change re-sends the endpoints group of the same name.
+    json service = service_web();
+    service["metadata"]["labels"]["tier"] = "back";
+    api.apply("MODIFIED", service);
+    CHECK(sink.wait([&] {
+      return sink.latest["endpoints/ns1/web"].labels.get("__meta_kubernetes_service_label_tier") == "back";
+    }));
+    api.apply("DELETED", service);
+    CHECK(sink.wait([&] { return !sink.latest["endpoints/ns1/web"].labels.has("__meta_kubernetes_service_name"); }));
+    api.apply("DELETED", endpoints);
+    CHECK(sink.wait([&] { return sink.addresses("endpoints/ns1/web") == std::vector<std::string>{"-"}; }));
+
+    std::set<std::string> lists;
+    for (const std::string& r : api.requests()) {
+      if (r.find("watch=true") == std::string::npos) {
+        lists.insert(r);
+      }
+    }
+    CHECK(lists == std::set<std::string>{
+                       "/prefix/api/v1/namespaces/ns1/endpoints?limit=500&resourceVersion=0",
+                       "/prefix/api/v1/namespaces/ns1/pods?labelSelector=app%3Dweb&limit=500&resourceVersion=0",
+                       "/prefix/api/v1/namespaces/ns1/services?limit=500&resourceVersion=0"});
+  }
+
+  TEST_CASE("kubernetes discoverer: endpointslice probes /version for discovery.k8s.io v1 or v1beta1") {
+    json slice = json::parse(R"({"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+      "metadata": {"name": "web-x1", "namespace": "ns1", "labels": {"kubernetes.io/service-name": "web"}},
+      "addressType": "IPv4",
+      "endpoints": [{"addresses": ["10.0.0.7"], "conditions": {"ready": true},
+                     "deprecatedTopology": {"zone": "v1"}, "topology": {"zone": "v1beta1"}}],
+      "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]})");
+    for (auto [git_version, api_path] : {std::pair{"v1.26.2", "/apis/discovery.k8s.io/v1"},
+                                         std::pair{"v1.20.15", "/apis/discovery.k8s.io/v1beta1"}}) {
+      CAPTURE(git_version);
+      FakeApi api(Collections{{api_path, "endpointslices"}, {"/api/v1", "services"}, {"/api/v1", "pods"}});
+      api.git_version = git_version;
+      api.apply("ADDED", slice);
+      Collector sink;
+      Running running(config_for(api, "endpointslice"), sink);
+      REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+      CHECK(sink.reports == std::vector<std::string>{""});
+      CHECK(sink.addresses("endpointslice/ns1/web-x1") == std::vector<std::string>{"10.0.0.7:8080"});
+      std::string_view version = std::string_view(api_path).substr(std::string_view(api_path).rfind('/') + 1);
+      CHECK(sink.latest["endpointslice/ns1/web-x1"].targets[0].get(
+                "__meta_kubernetes_endpointslice_endpoint_topology_zone") == version);
+      std::vector<std::string> requests = api.requests();
+      REQUIRE(!requests.empty());
+      CHECK(requests[0] == "/prefix/version");
+      CHECK(std::count(requests.begin(), requests.end(),
+                       "/prefix" + std::string(api_path) + "/endpointslices?limit=500&resourceVersion=0") == 1);
+
+      // A service event re-sends the slices labelled with its name.
+      api.apply("ADDED", service_web());
+      CHECK(sink.wait([&] {
+        return sink.latest["endpointslice/ns1/web-x1"].labels.get("__meta_kubernetes_service_label_tier") == "front";
+      }));
+    }
+  }
+
+  TEST_CASE("kubernetes discoverer: attach_metadata.node lists nodes and re-sends on node changes") {
+    SUBCASE("role pod: one node informer shared by the namespaces") {
+      FakeApi api(Collections{{"/api/v1", "pods"}, {"/api/v1", "nodes"}});
+      api.apply("ADDED", pod_web_1());
+      api.apply("ADDED", node_n1("a"));
+      k8s::Config config = config_for(api, "pod");
+      config.attach_metadata.node = true;
+      config.namespaces.names = {"ns1", "ns2"};
+      Collector sink;
+      Running running(config, sink);
+      REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+      CHECK(sink.reports == std::vector<std::string>{""});
+      CHECK(sink.latest["pod/ns1/web-1"].labels.get("__meta_kubernetes_node_label_zone") == "a");
+      api.apply("MODIFIED", node_n1("b"));
+      CHECK(sink.wait(
+          [&] { return sink.latest["pod/ns1/web-1"].labels.get("__meta_kubernetes_node_label_zone") == "b"; }));
+      std::vector<std::string> requests = api.requests();
+      CHECK(std::count(requests.begin(), requests.end(), "/prefix/api/v1/nodes?limit=500&resourceVersion=0") == 1);
+    }
+    SUBCASE("role endpointslice: node labels on the targets of that node") {
+      json slice = json::parse(R"({"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+        "metadata": {"name": "web-x1", "namespace": "ns1", "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.0.0.5"], "nodeName": "n1",
+                       "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "web-1"}}],
+        "ports": [{"port": 8080, "protocol": "TCP"}]})");
+      FakeApi api(Collections{{"/apis/discovery.k8s.io/v1", "endpointslices"},
+                               {"/api/v1", "services"},
+                               {"/api/v1", "pods"},
+                               {"/api/v1", "nodes"}});
+      api.apply("ADDED", slice);
+      api.apply("ADDED", pod_web_1());
+      api.apply("ADDED", node_n1("a"));
+      k8s::Config config = config_for(api, "endpointslice");
+      config.attach_metadata.node = true;
+      Collector sink;
+      Running running(config, sink);
+      REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+      CHECK(sink.reports == std::vector<std::string>{""});
+      model::TargetGroup group = sink.latest["endpointslice/ns1/web-x1"];
+      REQUIRE(group.targets.size() == 2);
+      CHECK(group.targets[0].get("__meta_kubernetes_node_label_zone") == "a");
+      CHECK(!group.targets[1].has("__meta_kubernetes_node_name")); // the extra container-port target
+      api.apply("MODIFIED", node_n1("b"));
+      CHECK(sink.wait([&] {
+        return sink.latest["endpointslice/ns1/web-x1"].targets[0].get("__meta_kubernetes_node_label_zone") == "b";
+      }));
+    }
   }
 }
