@@ -3,16 +3,16 @@
 // §1.5; https://kubernetes.io/docs/reference/using-api/api-concepts/).
 //
 // Each informer lists its collection (`limit=500&resourceVersion=0`, then
-// `continue` pages), sends one group per object, and watches from the
-// list's resourceVersion (`allowWatchBookmarks=true&watch=true`, query keys
-// sorted). The watch body is newline-delimited JSON events: ADDED and
-// MODIFIED rebuild the object's group, DELETED sends it empty, BOOKMARK
-// only moves the resume point, ERROR ends the watch. A watch the server
+// `continue` pages), reports the listed keys, and watches from the list's
+// resourceVersion (`allowWatchBookmarks=true&watch=true`, query keys
+// sorted). The watch body is newline-delimited JSON events: ADDED,
+// MODIFIED and DELETED change the store and report the key, BOOKMARK only
+// moves the resume point, ERROR ends the watch. A watch the server
 // closes normally is reopened from the last resourceVersion; one that fails
 // (410 Gone included) leads, after backoff, to a relist from that version,
 // and a relist refused with 410 to a consistent list (no resourceVersion).
-// A relist replaces the informer's store, so vanished objects are sent
-// empty. Like Prometheus, every namespace gets its own informer and its
+// A relist replaces the informer's store, reporting vanished keys too. Like
+// Prometheus, every namespace gets its own informer and its
 // own store (duplicated names are not merged).
 //
 // Deviations: objects are requested as JSON (client-go asks for protobuf,
@@ -22,7 +22,6 @@
 #include <cctype>
 #include <random>
 
-#include "discovery/kubernetes_roles.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::kubernetes {
@@ -93,31 +92,39 @@ std::string status_message(const net::HttpResponse& response) {
   return "the server responded with HTTP " + response.status_line();
 }
 
-model::TargetGroup Informer::group_of(const std::string& key) const {
-  auto it = m_store.find(key);
-  if (it != m_store.end()) {
-    if (std::optional<model::TargetGroup> group = m_resource.group(it->second)) {
-      return std::move(*group);
+ObjectStore::Object ObjectStore::get(const std::string& key) const {
+  std::lock_guard lock(m_mutex);
+  auto it = m_objects.find(key);
+  return it == m_objects.end() ? nullptr : it->second;
+}
+
+void ObjectStore::put(const std::string& key, Object object) {
+  std::lock_guard lock(m_mutex);
+  m_objects[key] = std::move(object);
+}
+
+void ObjectStore::erase(const std::string& key) {
+  std::lock_guard lock(m_mutex);
+  m_objects.erase(key);
+}
+
+std::vector<std::string> ObjectStore::replace(std::map<std::string, Object> objects) {
+  std::lock_guard lock(m_mutex);
+  std::vector<std::string> keys;
+  for (const auto& [key, object] : m_objects) {
+    if (!objects.contains(key)) {
+      keys.push_back(key);
     }
-    return {}; // no group at all (a node without addresses)
   }
-  size_t slash = key.find('/');
-  std::string namespace_ = slash == std::string::npos ? "" : key.substr(0, slash);
-  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
-  model::TargetGroup gone;
-  gone.source = object_source(m_resource.role, namespace_, name);
-  return gone;
+  for (const auto& [key, object] : objects) {
+    keys.push_back(key);
+  }
+  m_objects = std::move(objects);
+  return keys;
 }
 
-void Informer::send(std::vector<model::TargetGroup> groups) {
-  std::erase_if(groups, [](const model::TargetGroup& g) { return g.source.empty(); });
-  if (!groups.empty()) {
-    m_owner.send(std::move(groups));
-  }
-}
-
-tl::expected<void, Informer::ListError> Informer::list(std::stop_token stop, ListMode mode) {
-  std::map<std::string, nlohmann::json> fresh;
+tl::expected<std::vector<std::string>, Informer::ListError> Informer::list(std::stop_token stop, ListMode mode) {
+  std::map<std::string, ObjectStore::Object> fresh;
   std::string continue_token;
   std::string version;
   do {
@@ -155,7 +162,7 @@ tl::expected<void, Informer::ListError> Informer::list(std::stop_token stop, Lis
       if (body.contains("items") && body["items"].is_array()) {
         for (nlohmann::json& item : body["items"]) {
           std::string key = object_key(item); // before the move below
-          fresh[key] = std::move(item);
+          fresh[key] = std::make_shared<const nlohmann::json>(std::move(item));
         }
       }
       const nlohmann::json& metadata = body.value("metadata", nlohmann::json::object());
@@ -166,24 +173,8 @@ tl::expected<void, Informer::ListError> Informer::list(std::stop_token stop, Lis
     }
   } while (!continue_token.empty() && !stop.stop_requested());
 
-  // Replace the store: every listed object is rebuilt, vanished ones sent empty.
-  std::vector<std::string> keys;
-  for (const auto& [key, object] : m_store) {
-    if (!fresh.contains(key)) {
-      keys.push_back(key);
-    }
-  }
-  for (const auto& [key, object] : fresh) {
-    keys.push_back(key);
-  }
-  m_store = std::move(fresh);
   m_version = version;
-  std::vector<model::TargetGroup> groups;
-  for (const std::string& key : keys) {
-    groups.push_back(group_of(key));
-  }
-  send(std::move(groups));
-  return {};
+  return m_store.replace(std::move(fresh));
 }
 
 bool Informer::handle_event(const nlohmann::json& event, WatchEnd& end, std::string& error) {
@@ -210,9 +201,9 @@ bool Informer::handle_event(const nlohmann::json& event, WatchEnd& end, std::str
   if (type == "DELETED") {
     m_store.erase(key);
   } else {
-    m_store[key] = object;
+    m_store.put(key, std::make_shared<const nlohmann::json>(object));
   }
-  send({group_of(key)});
+  m_owner.changed(m_index, {key});
   return true;
 }
 
@@ -285,7 +276,7 @@ void Informer::run(std::stop_token stop, const Timing& timing) {
   std::string list_failure = "failed to list " + std::string(m_resource.go_type) + ": ";
   ListMode mode = ListMode::initial;
   while (!stop.stop_requested()) {
-    tl::expected<void, ListError> listed = list(stop, mode);
+    tl::expected<std::vector<std::string>, ListError> listed = list(stop, mode);
     if (stop.stop_requested()) {
       return;
     }
@@ -300,7 +291,7 @@ void Informer::run(std::stop_token stop, const Timing& timing) {
       }
       continue;
     }
-    m_owner.listed(m_index);
+    m_owner.listed(m_index, std::move(*listed));
     while (true) {
       std::string error;
       WatchEnd end = watch(stop, error);

@@ -1,10 +1,13 @@
 #pragma once
 
 // One client-go style informer of kubernetes_sd: LIST then WATCH of one
-// collection, keeping a store of its objects and sending their groups.
+// collection, keeping a store of its objects and telling its owner which
+// keys changed.
 
 #include <chrono>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -24,29 +27,57 @@ inline constexpr std::string_view k_user_agent = "Prometheus/2.45.0";
 // client-go asks for protobuf first; sdscope reads only JSON.
 inline constexpr std::string_view k_accept = "application/json, */*";
 
-using GroupFn = std::optional<model::TargetGroup> (*)(const nlohmann::json&);
-
-// What one role watches and how an object becomes a group.
+// One collection an informer watches.
 struct Resource {
-  std::string_view role;       // SD role and selector role
+  std::string_view kind;       // selector role of its objects: "pod", "endpointslice"
   std::string_view api_path;   // "/api/v1"
   std::string_view collection; // "pods"
   std::string_view go_type;    // for error texts, "*v1.Pod"
   bool namespaced;
-  GroupFn group;
   // For roles whose API group version depends on the server (v2.45 probes
   // GET /version): the older path, used below the minimum version.
   std::string_view old_api_path = {};
   int min_minor = 0; // of 1.x, for api_path
 };
 
-// Where an informer reports; implementations are thread-safe.
+// An informer's objects by key ("<ns>/<name>", or "<name>" for
+// cluster-scoped ones). The informer's thread writes it; discovery reads it
+// from every informer's thread, so objects are shared and immutable.
+class ObjectStore {
+public:
+  using Object = std::shared_ptr<const nlohmann::json>;
+
+  Object get(const std::string& key) const;
+  // The keys of the objects for which pred(object) is true.
+  template <class Pred> std::vector<std::string> keys_where(Pred pred) const {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::string> keys;
+    for (const auto& [key, object] : m_objects) {
+      if (pred(*object)) {
+        keys.push_back(key);
+      }
+    }
+    return keys;
+  }
+  void put(const std::string& key, Object object);
+  void erase(const std::string& key);
+  // Replaces every object (a list); returns the keys that vanished, then
+  // the listed ones.
+  std::vector<std::string> replace(std::map<std::string, Object> objects);
+
+private:
+  mutable std::mutex m_mutex;
+  std::map<std::string, Object> m_objects;
+};
+
+// Where an informer reports; implementations are thread-safe. Keys name
+// objects whose store entry changed (added, modified or deleted).
 class InformerEvents {
 public:
   virtual ~InformerEvents() = default;
-  virtual void send(std::vector<model::TargetGroup> groups) = 0;
-  // The informer's list (initial or a relist) went through.
-  virtual void listed(size_t index) = 0;
+  virtual void changed(size_t index, std::vector<std::string> keys) = 0;
+  // The informer's list (initial or a relist) went through and changed keys.
+  virtual void listed(size_t index, std::vector<std::string> keys) = 0;
   virtual void failed(size_t index, std::string error) = 0;
 };
 
@@ -63,6 +94,8 @@ public:
         m_selectors(std::move(selectors)), m_client(std::move(client)) {}
 
   void run(std::stop_token stop, const Timing& timing);
+  const ObjectStore& store() const { return m_store; }
+  const Resource& resource() const { return m_resource; }
   // Puts the probed API path in place of the resource's default one.
   void use_api_path(std::string_view from, std::string_view to) {
     if (size_t at = m_url.rfind(from); at != std::string::npos) {
@@ -78,7 +111,8 @@ private:
     bool gone = false;
   };
 
-  tl::expected<void, ListError> list(std::stop_token stop, ListMode mode);
+  // The changed keys of a list that went through.
+  tl::expected<std::vector<std::string>, ListError> list(std::stop_token stop, ListMode mode);
   WatchEnd watch(std::stop_token stop, std::string& error);
   bool handle_event(const nlohmann::json& event, WatchEnd& end, std::string& error);
   // handle_event for one line of the stream; a field of an unexpected type
@@ -92,16 +126,13 @@ private:
       return false;
     }
   }
-  model::TargetGroup group_of(const std::string& key) const;
-  void send(std::vector<model::TargetGroup> groups);
-
   InformerEvents& m_owner;
   size_t m_index;
   const Resource& m_resource;
   std::string m_url; // the collection
   std::map<std::string, std::string> m_selectors;
   std::unique_ptr<net::HttpClient> m_client;
-  std::map<std::string, nlohmann::json> m_store; // by <ns>/<name>; only the run thread touches it
+  ObjectStore m_store;
   std::string m_version;                         // the resume point
 };
 

@@ -1,7 +1,8 @@
-// kubernetes_sd roles pod, service and node: the labels Prometheus v2.45
-// derives from one object (discovery/kubernetes/{pod,service,node}.go). The
-// objects come as the API server's JSON; a field of the wrong type reads as
-// unset here, where client-go would refuse the whole response.
+// kubernetes_sd roles: the labels Prometheus v2.45 derives from one object
+// and the objects it joins (discovery/kubernetes/{pod,service,node,ingress,
+// endpoints,endpointslice}.go). The objects come as the API server's JSON;
+// a field of the wrong type reads as unset here, where client-go would
+// refuse the whole response.
 #include "discovery/kubernetes_roles.h"
 
 #include <algorithm>
@@ -54,6 +55,34 @@ constexpr std::string_view k_ingress_scheme = "__meta_kubernetes_ingress_scheme"
 constexpr std::string_view k_ingress_host = "__meta_kubernetes_ingress_host";
 constexpr std::string_view k_ingress_path = "__meta_kubernetes_ingress_path";
 
+// Role endpoints.
+constexpr std::string_view k_endpoints_prefix = "__meta_kubernetes_endpoints_";
+constexpr std::string_view k_endpoints_name = "__meta_kubernetes_endpoints_name";
+constexpr std::string_view k_endpoint_node_name = "__meta_kubernetes_endpoint_node_name";
+constexpr std::string_view k_endpoint_hostname = "__meta_kubernetes_endpoint_hostname";
+constexpr std::string_view k_endpoint_ready = "__meta_kubernetes_endpoint_ready";
+constexpr std::string_view k_endpoint_port_name = "__meta_kubernetes_endpoint_port_name";
+constexpr std::string_view k_endpoint_port_protocol = "__meta_kubernetes_endpoint_port_protocol";
+constexpr std::string_view k_endpoint_target_kind = "__meta_kubernetes_endpoint_address_target_kind";
+constexpr std::string_view k_endpoint_target_name = "__meta_kubernetes_endpoint_address_target_name";
+
+// Role endpointslice.
+constexpr std::string_view k_slice_name = "__meta_kubernetes_endpointslice_name";
+constexpr std::string_view k_slice_address_type = "__meta_kubernetes_endpointslice_address_type";
+constexpr std::string_view k_slice_port_name = "__meta_kubernetes_endpointslice_port_name";
+constexpr std::string_view k_slice_port_protocol = "__meta_kubernetes_endpointslice_port_protocol";
+constexpr std::string_view k_slice_port = "__meta_kubernetes_endpointslice_port";
+constexpr std::string_view k_slice_port_app_protocol = "__meta_kubernetes_endpointslice_port_app_protocol";
+constexpr std::string_view k_slice_ready = "__meta_kubernetes_endpointslice_endpoint_conditions_ready";
+constexpr std::string_view k_slice_serving = "__meta_kubernetes_endpointslice_endpoint_conditions_serving";
+constexpr std::string_view k_slice_terminating = "__meta_kubernetes_endpointslice_endpoint_conditions_terminating";
+constexpr std::string_view k_slice_hostname = "__meta_kubernetes_endpointslice_endpoint_hostname";
+constexpr std::string_view k_slice_target_kind = "__meta_kubernetes_endpointslice_address_target_kind";
+constexpr std::string_view k_slice_target_name = "__meta_kubernetes_endpointslice_address_target_name";
+constexpr std::string_view k_slice_topology = "__meta_kubernetes_endpointslice_endpoint_topology_";
+constexpr std::string_view k_slice_topology_present = "__meta_kubernetes_endpointslice_endpoint_topology_present_";
+constexpr std::string_view k_slice_service_name_label = "kubernetes.io/service-name";
+
 // Role node.
 constexpr std::string_view k_node_prefix = "__meta_kubernetes_node_";
 constexpr std::string_view k_node_name = "__meta_kubernetes_node_name";
@@ -92,19 +121,54 @@ const nlohmann::json& items(const nlohmann::json& object, std::string_view key) 
   return value.is_array() ? value : k_empty;
 }
 
-// <prefix>label_<k>, <prefix>labelpresent_<k> and the same for annotations.
-void add_object_meta(model::Labels& labels, std::string_view prefix, const nlohmann::json& metadata) {
-  for (std::string_view kind : {"label", "annotation"}) {
-    const nlohmann::json& map = field(metadata, std::string(kind) + "s");
-    if (!map.is_object()) {
-      continue;
-    }
-    for (const auto& [key, value] : map.items()) {
-      std::string name = sanitize_label_name(key);
-      labels.set(std::string(prefix) + std::string(kind) + "_" + name, value.is_string() ? value.get<std::string>() : "");
-      labels.set(std::string(prefix) + std::string(kind) + "present_" + name, "true");
-    }
+// An integer field, 0 when unset (Go's zero value).
+int64_t integer(const nlohmann::json& object, std::string_view key) {
+  const nlohmann::json& value = field(object, key);
+  return value.is_number_integer() ? value.get<int64_t>() : 0;
+}
+
+// Whether a pointer field of the Go type is set (present and not null).
+bool is_set(const nlohmann::json& object, std::string_view key) { return !field(object, key).is_null(); }
+
+// <prefix><k> = value and <present_prefix><k> = "true" for each entry of a
+// string map, keys sanitised.
+void add_string_map(model::Labels& labels, const std::string& prefix, const std::string& present_prefix,
+                    const nlohmann::json& map) {
+  if (!map.is_object()) {
+    return;
   }
+  for (const auto& [key, value] : map.items()) {
+    std::string name = sanitize_label_name(key);
+    labels.set(prefix + name, value.is_string() ? value.get<std::string>() : "");
+    labels.set(present_prefix + name, "true");
+  }
+}
+
+// <prefix>label_<k> and <prefix>labelpresent_<k> of the object's labels.
+void add_object_labels(model::Labels& labels, std::string_view prefix, const nlohmann::json& metadata) {
+  add_string_map(labels, std::string(prefix) + "label_", std::string(prefix) + "labelpresent_",
+                 field(metadata, "labels"));
+}
+
+// add_object_labels and the same for annotations.
+void add_object_meta(model::Labels& labels, std::string_view prefix, const nlohmann::json& metadata) {
+  add_object_labels(labels, prefix, metadata);
+  add_string_map(labels, std::string(prefix) + "annotation_", std::string(prefix) + "annotationpresent_",
+                 field(metadata, "annotations"));
+}
+
+// addNodeLabels of attach_metadata.node: the node's name and labels (v2.45
+// attaches no node annotations), when nodes is in use and knows the node.
+void add_node_metadata(model::Labels& labels, const ObjectLookup& nodes, const std::string& node_name) {
+  if (!nodes) {
+    return;
+  }
+  std::shared_ptr<const nlohmann::json> node = nodes(node_name);
+  if (!node) {
+    return;
+  }
+  labels.set(k_node_name, node_name);
+  add_object_labels(labels, k_node_prefix, field(*node, "metadata"));
 }
 
 std::string pod_ready(const nlohmann::json& status) {
@@ -129,11 +193,12 @@ std::string container_id(const nlohmann::json& statuses, const std::string& name
   return "";
 }
 
+// The pod-level labels of role pod but __meta_kubernetes_namespace (podLabels,
+// which the endpoints roles attach to their targets too).
 model::Labels pod_labels(const nlohmann::json& pod) {
   const nlohmann::json& metadata = field(pod, "metadata");
   const nlohmann::json& status = field(pod, "status");
   model::Labels labels;
-  labels.set(k_namespace_label, text(metadata, "namespace"));
   labels.set(k_pod_name, text(metadata, "name"));
   labels.set(k_pod_ip, text(status, "podIP"));
   labels.set(k_pod_ready, pod_ready(status));
@@ -150,6 +215,130 @@ model::Labels pod_labels(const nlohmann::json& pod) {
   }
   add_object_meta(labels, k_pod_prefix, metadata);
   return labels;
+}
+
+// The container's name and image and one of its ports; protocol is passed
+// because the endpoints role takes it from the endpoint port instead.
+void add_container_port(model::Labels& target, const nlohmann::json& container, const nlohmann::json& port,
+                        std::string_view protocol) {
+  target.set(k_pod_container_name, text(container, "name"));
+  target.set(k_pod_container_image, text(container, "image"));
+  target.set(k_pod_port_name, text(port, "name"));
+  target.set(k_pod_port_number, number(port, "containerPort"));
+  target.set(k_pod_port_protocol, protocol);
+}
+
+// serviceLabels: the group labels of role service, which the endpoints
+// roles put on their groups when the service is known.
+model::Labels service_labels(const nlohmann::json& service) {
+  const nlohmann::json& metadata = field(service, "metadata");
+  model::Labels labels;
+  labels.set(k_namespace_label, text(metadata, "namespace"));
+  labels.set(k_service_name, text(metadata, "name"));
+  add_object_meta(labels, k_service_prefix, metadata);
+  return labels;
+}
+
+void merge(model::Labels& into, const model::Labels& from) {
+  for (const auto& [name, value] : from) {
+    into.set(name, value);
+  }
+}
+
+std::shared_ptr<const nlohmann::json> find(const ObjectLookup& lookup, const std::string& key) {
+  return lookup ? lookup(key) : nullptr;
+}
+
+// The pod a targetRef names, if it is a Pod the pod store holds.
+std::shared_ptr<const nlohmann::json> referenced_pod(const nlohmann::json& target_ref, const ObjectLookup& pods) {
+  if (!target_ref.is_object() || text(target_ref, "kind") != "Pod") {
+    return nullptr;
+  }
+  return find(pods, text(target_ref, "namespace") + "/" + text(target_ref, "name"));
+}
+
+// The pods the targets of one endpoints or slice group came from, in the
+// order first seen, with the endpoint port numbers used for each.
+class SeenPods {
+public:
+  // Records that a target of pod used port_number (none: a slice port
+  // without a number).
+  void add(const std::shared_ptr<const nlohmann::json>& pod, std::optional<int64_t> port_number) {
+    const nlohmann::json& metadata = field(*pod, "metadata");
+    std::string key = text(metadata, "namespace") + "/" + text(metadata, "name");
+    auto it = std::find_if(m_pods.begin(), m_pods.end(), [&](const Entry& e) { return e.key == key; });
+    if (it == m_pods.end()) {
+      m_pods.push_back({key, pod, {}});
+      it = std::prev(m_pods.end());
+    }
+    if (port_number) {
+      it->ports.push_back(*port_number);
+    }
+  }
+
+  // A target for each regular-container port of the seen pods that no
+  // endpoint port covered. v2.45 builds it even when the pod has no IP
+  // (address ":<port>").
+  void add_uncovered_ports(std::vector<model::Labels>& targets) const {
+    for (const Entry& entry : m_pods) {
+      const nlohmann::json& pod = *entry.pod;
+      std::string ip = text(field(pod, "status"), "podIP");
+      for (const nlohmann::json& container : items(field(pod, "spec"), "containers")) {
+        for (const nlohmann::json& port : items(container, "ports")) {
+          int64_t number = integer(port, "containerPort");
+          if (std::find(entry.ports.begin(), entry.ports.end(), number) != entry.ports.end()) {
+            continue;
+          }
+          model::Labels target = pod_labels(pod);
+          target.set("__address__", join_host_port(ip, std::to_string(number)));
+          add_container_port(target, container, port, text(port, "protocol"));
+          targets.push_back(std::move(target));
+        }
+      }
+    }
+  }
+
+private:
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const nlohmann::json> pod;
+    std::vector<int64_t> ports;
+  };
+  std::vector<Entry> m_pods;
+};
+
+// The pod labels of a target's pod, and the container port whose number
+// is the endpoint port (scanning every regular container; the last match
+// wins).
+void add_pod_target_labels(model::Labels& target, const nlohmann::json& pod, std::optional<int64_t> port_number,
+                           const std::optional<std::string>& endpoint_protocol) {
+  merge(target, pod_labels(pod));
+  if (!port_number) {
+    return;
+  }
+  for (const nlohmann::json& container : items(field(pod, "spec"), "containers")) {
+    for (const nlohmann::json& port : items(container, "ports")) {
+      if (integer(port, "containerPort") == *port_number) {
+        add_container_port(target, container, port, endpoint_protocol ? *endpoint_protocol : text(port, "protocol"));
+        break;
+      }
+    }
+  }
+}
+
+// The node names of an index: Pod targets by nodeName, Node targets by
+// name.
+void add_indexed_node(std::vector<std::string>& nodes, const nlohmann::json& endpoint) {
+  const nlohmann::json& target_ref = field(endpoint, "targetRef");
+  if (!target_ref.is_object()) {
+    return;
+  }
+  std::string kind = text(target_ref, "kind");
+  if (kind == "Pod" && field(endpoint, "nodeName").is_string()) {
+    nodes.push_back(text(endpoint, "nodeName"));
+  } else if (kind == "Node") {
+    nodes.push_back(text(target_ref, "name"));
+  }
 }
 
 std::vector<std::string> split_dots(const std::string& s) {
@@ -215,7 +404,7 @@ std::string object_source(std::string_view role, std::string_view namespace_, st
   return std::string(role == "service" ? "svc" : role) + "/" + std::string(namespace_) + "/" + std::string(name);
 }
 
-model::TargetGroup pod_group(const nlohmann::json& pod) {
+model::TargetGroup pod_group(const nlohmann::json& pod, const ObjectLookup& nodes) {
   const nlohmann::json& metadata = field(pod, "metadata");
   const nlohmann::json& spec = field(pod, "spec");
   const nlohmann::json& status = field(pod, "status");
@@ -226,6 +415,8 @@ model::TargetGroup pod_group(const nlohmann::json& pod) {
     return group;
   }
   group.labels = pod_labels(pod);
+  group.labels.set(k_namespace_label, text(metadata, "namespace"));
+  add_node_metadata(group.labels, nodes, text(spec, "nodeName"));
   for (bool init : {false, true}) {
     const nlohmann::json& statuses = items(status, init ? "initContainerStatuses" : "containerStatuses");
     for (const nlohmann::json& container : items(spec, init ? "initContainers" : "containers")) {
@@ -242,12 +433,9 @@ model::TargetGroup pod_group(const nlohmann::json& pod) {
         continue;
       }
       for (const nlohmann::json& port : ports) {
-        std::string number_text = number(port, "containerPort");
         model::Labels target = base;
-        target.set("__address__", join_host_port(ip, number_text));
-        target.set(k_pod_port_number, number_text);
-        target.set(k_pod_port_name, text(port, "name"));
-        target.set(k_pod_port_protocol, text(port, "protocol"));
+        target.set("__address__", join_host_port(ip, number(port, "containerPort")));
+        add_container_port(target, container, port, text(port, "protocol"));
         group.targets.push_back(std::move(target));
       }
     }
@@ -262,9 +450,7 @@ model::TargetGroup service_group(const nlohmann::json& service) {
   std::string namespace_ = text(metadata, "namespace");
   model::TargetGroup group;
   group.source = object_source("service", namespace_, name);
-  group.labels.set(k_namespace_label, namespace_);
-  group.labels.set(k_service_name, name);
-  add_object_meta(group.labels, k_service_prefix, metadata);
+  group.labels = service_labels(service);
   std::string type = text(spec, "type");
   for (const nlohmann::json& port : items(spec, "ports")) {
     std::string number_text = number(port, "port");
@@ -366,6 +552,160 @@ model::TargetGroup ingress_group(const nlohmann::json& ingress) {
     }
   }
   return group;
+}
+
+model::TargetGroup endpoints_group(const nlohmann::json& endpoints, const Joined& joined) {
+  const nlohmann::json& metadata = field(endpoints, "metadata");
+  std::string namespace_ = text(metadata, "namespace");
+  std::string name = text(metadata, "name");
+  model::TargetGroup group;
+  group.source = object_source("endpoints", namespace_, name);
+  group.labels.set(k_namespace_label, namespace_);
+  group.labels.set(k_endpoints_name, name);
+  if (std::shared_ptr<const nlohmann::json> service = find(joined.services, namespace_ + "/" + name)) {
+    merge(group.labels, service_labels(*service));
+  }
+  add_object_labels(group.labels, k_endpoints_prefix, metadata); // v2.45: no annotations
+
+  SeenPods seen;
+  auto add = [&](const nlohmann::json& address, const nlohmann::json& port, std::string_view ready) {
+    int64_t port_number = integer(port, "port");
+    model::Labels target;
+    target.set("__address__", join_host_port(text(address, "ip"), std::to_string(port_number)));
+    target.set(k_endpoint_port_name, text(port, "name"));
+    target.set(k_endpoint_port_protocol, text(port, "protocol"));
+    target.set(k_endpoint_ready, ready);
+    const nlohmann::json& target_ref = field(address, "targetRef");
+    if (target_ref.is_object()) {
+      target.set(k_endpoint_target_kind, text(target_ref, "kind"));
+      target.set(k_endpoint_target_name, text(target_ref, "name"));
+    }
+    bool has_node_name = is_set(address, "nodeName");
+    if (has_node_name) {
+      target.set(k_endpoint_node_name, text(address, "nodeName"));
+    }
+    target.set(k_endpoint_hostname, text(address, "hostname"));
+    if (has_node_name) {
+      add_node_metadata(target, joined.nodes, text(address, "nodeName"));
+    } else if (text(target_ref, "kind") == "Node") {
+      add_node_metadata(target, joined.nodes, text(target_ref, "name"));
+    }
+    if (std::shared_ptr<const nlohmann::json> pod = referenced_pod(target_ref, joined.pods)) {
+      add_pod_target_labels(target, *pod, port_number, text(port, "protocol"));
+      seen.add(pod, port_number);
+    }
+    group.targets.push_back(std::move(target));
+  };
+  for (const nlohmann::json& subset : items(endpoints, "subsets")) {
+    for (const nlohmann::json& port : items(subset, "ports")) {
+      for (const nlohmann::json& address : items(subset, "addresses")) {
+        add(address, port, "true");
+      }
+      for (const nlohmann::json& address : items(subset, "notReadyAddresses")) {
+        add(address, port, "false");
+      }
+    }
+  }
+  seen.add_uncovered_ports(group.targets);
+  return group;
+}
+
+std::optional<std::string> endpointslice_service_name(const nlohmann::json& slice) {
+  const nlohmann::json& value = field(field(field(slice, "metadata"), "labels"), k_slice_service_name_label);
+  if (!value.is_string()) {
+    return std::nullopt;
+  }
+  return value.get<std::string>();
+}
+
+model::TargetGroup endpointslice_group(const nlohmann::json& slice, const Joined& joined, EndpointSliceApi api) {
+  const nlohmann::json& metadata = field(slice, "metadata");
+  std::string namespace_ = text(metadata, "namespace");
+  model::TargetGroup group;
+  group.source = object_source("endpointslice", namespace_, text(metadata, "name"));
+  group.labels.set(k_namespace_label, namespace_);
+  group.labels.set(k_slice_name, text(metadata, "name"));
+  group.labels.set(k_slice_address_type, text(slice, "addressType"));
+  if (std::optional<std::string> service_name = endpointslice_service_name(slice)) {
+    if (std::shared_ptr<const nlohmann::json> service = find(joined.services, namespace_ + "/" + *service_name)) {
+      merge(group.labels, service_labels(*service));
+    }
+  }
+  std::string_view topology_key = api == EndpointSliceApi::v1 ? "deprecatedTopology" : "topology";
+
+  SeenPods seen;
+  auto add = [&](const std::string& address, const nlohmann::json& endpoint, const nlohmann::json& port) {
+    std::optional<int64_t> port_number;
+    if (is_set(port, "port")) {
+      port_number = integer(port, "port");
+    }
+    model::Labels target;
+    target.set("__address__", port_number ? join_host_port(address, std::to_string(*port_number)) : address);
+    target.set(k_slice_port_name, text(port, "name"));
+    // v2.45 dereferences the protocol unconditionally (a missing one
+    // crashes it); API servers always default it.
+    target.set(k_slice_port_protocol, text(port, "protocol"));
+    if (port_number) {
+      target.set(k_slice_port, std::to_string(*port_number));
+    }
+    target.set(k_slice_port_app_protocol, text(port, "appProtocol"));
+    const nlohmann::json& conditions = field(endpoint, "conditions");
+    for (auto [key, label] : {std::pair{"ready", k_slice_ready}, std::pair{"serving", k_slice_serving},
+                              std::pair{"terminating", k_slice_terminating}}) {
+      if (const nlohmann::json& value = field(conditions, key); value.is_boolean()) {
+        target.set(label, value.get<bool>() ? "true" : "false");
+      }
+    }
+    target.set(k_slice_hostname, text(endpoint, "hostname"));
+    const nlohmann::json& target_ref = field(endpoint, "targetRef");
+    if (target_ref.is_object()) {
+      target.set(k_slice_target_kind, text(target_ref, "kind"));
+      target.set(k_slice_target_name, text(target_ref, "name"));
+    }
+    add_string_map(target, std::string(k_slice_topology), std::string(k_slice_topology_present),
+                   field(endpoint, topology_key));
+    if (text(target_ref, "kind") == "Node") {
+      add_node_metadata(target, joined.nodes, text(target_ref, "name"));
+    } else if (is_set(endpoint, "nodeName")) {
+      add_node_metadata(target, joined.nodes, text(endpoint, "nodeName"));
+    }
+    if (std::shared_ptr<const nlohmann::json> pod = referenced_pod(target_ref, joined.pods)) {
+      add_pod_target_labels(target, *pod, port_number, std::nullopt);
+      seen.add(pod, port_number);
+    }
+    group.targets.push_back(std::move(target));
+  };
+  for (const nlohmann::json& endpoint : items(slice, "endpoints")) {
+    for (const nlohmann::json& port : items(slice, "ports")) {
+      for (const nlohmann::json& address : items(endpoint, "addresses")) {
+        add(address.is_string() ? address.get<std::string>() : std::string(), endpoint, port);
+      }
+    }
+  }
+  seen.add_uncovered_ports(group.targets);
+  return group;
+}
+
+std::vector<std::string> pod_node_names(const nlohmann::json& pod) {
+  return {text(field(pod, "spec"), "nodeName")};
+}
+
+std::vector<std::string> endpoints_node_names(const nlohmann::json& endpoints) {
+  std::vector<std::string> nodes;
+  for (const nlohmann::json& subset : items(endpoints, "subsets")) {
+    for (const nlohmann::json& address : items(subset, "addresses")) {
+      add_indexed_node(nodes, address);
+    }
+  }
+  return nodes;
+}
+
+std::vector<std::string> endpointslice_node_names(const nlohmann::json& slice) {
+  std::vector<std::string> nodes;
+  for (const nlohmann::json& endpoint : items(slice, "endpoints")) {
+    add_indexed_node(nodes, endpoint);
+  }
+  return nodes;
 }
 
 } // namespace sdscope::discovery::kubernetes

@@ -3,10 +3,12 @@
 
 #include <httplib.h> // CPPHTTPLIB_OPENSSL_SUPPORT comes from its pkg-config flags
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -25,15 +27,28 @@ namespace {
 
 model::Labels labels(std::initializer_list<model::Labels::Pair> pairs) { return model::Labels(pairs); }
 
-// A fake API server on 127.0.0.1 for one collection ("pods", "services" or
-// "nodes"). Every change bumps the resourceVersion and becomes a watch
-// event; a watch streams the events after its resourceVersion as they
-// happen. Requests without the bearer token get 401.
+// A fake API server on 127.0.0.1 for some collections ("pods", "services",
+// "endpointslices", ...), each under its API path. Every change bumps the
+// one resourceVersion and becomes a watch event of the object's collection
+// (by its kind); a watch streams the events after its resourceVersion as
+// they happen. Requests without the bearer token get 401.
+using Collections = std::vector<std::pair<std::string, std::string>>;
+
 class FakeApi {
 public:
-  explicit FakeApi(std::string collection, std::string api = "/api/v1") : m_collection(std::move(collection)) {
-    std::string pattern = "/prefix" + api + R"((?:/namespaces/([^/]+))?/)" + m_collection;
-    m_server.Get(pattern, [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); });
+  explicit FakeApi(std::string collection, std::string api = "/api/v1")
+      : FakeApi({{std::move(api), std::move(collection)}}) {}
+  // (API path, collection) pairs; the first is where objects of an unknown
+  // kind go.
+  explicit FakeApi(const Collections& collections)
+      : m_default(collections.at(0).second) {
+    for (const auto& [api, collection] : collections) {
+      m_objects[collection];
+      std::string pattern = "/prefix" + api + R"((?:/namespaces/([^/]+))?/)" + collection;
+      m_server.Get(pattern, [this, collection](const httplib::Request& req, httplib::Response& res) {
+        serve(req, res, collection);
+      });
+    }
     m_server.Get("/prefix/version", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lock(m_mutex);
       m_requests.push_back(req.target);
@@ -63,13 +78,14 @@ public:
   void apply(const std::string& type, json object) {
     std::lock_guard lock(m_mutex);
     object["metadata"]["resourceVersion"] = std::to_string(++m_version);
+    std::string collection = collection_of(object);
     std::string key = key_of(object);
     if (type == "DELETED") {
-      m_objects.erase(key);
+      m_objects[collection].erase(key);
     } else {
-      m_objects[key] = object;
+      m_objects[collection][key] = object;
     }
-    m_events.emplace_back(m_version, json{{"type", type}, {"object", object}}.dump());
+    m_events.push_back({m_version, collection, json{{"type", type}, {"object", object}}.dump()});
     m_changed.notify_all();
   }
   // Changes the store without any event, then ends open watches with a
@@ -78,17 +94,20 @@ public:
   void expire_with(const std::string& type, json object) {
     std::lock_guard lock(m_mutex);
     object["metadata"]["resourceVersion"] = std::to_string(++m_version);
+    std::map<std::string, json>& objects = m_objects[collection_of(object)];
     if (type == "DELETED") {
-      m_objects.erase(key_of(object));
+      objects.erase(key_of(object));
     } else {
-      m_objects[key_of(object)] = object;
+      objects[key_of(object)] = object;
     }
     m_compacted = m_version;
     m_changed.notify_all();
   }
-  void set_failing(int status) {
+  // Fails every request (of collection only, if given) with status; 0 ends it.
+  void set_failing(int status, const std::string& collection = "") {
     std::lock_guard lock(m_mutex);
     m_failing = status;
+    m_failing_collection = collection;
   }
   std::string git_version = "v1.26.2"; // set before discovery starts
 
@@ -98,6 +117,21 @@ public:
   }
 
 private:
+  struct Event {
+    long long version;
+    std::string collection;
+    std::string line;
+  };
+
+  std::string collection_of(const json& object) const {
+    static const std::map<std::string, std::string> k_collections = {
+        {"Pod", "pods"},           {"Service", "services"},
+        {"Node", "nodes"},         {"Endpoints", "endpoints"},
+        {"Ingress", "ingresses"},  {"EndpointSlice", "endpointslices"}};
+    auto it = k_collections.find(object.value("kind", ""));
+    return it != k_collections.end() && m_objects.contains(it->second) ? it->second : m_default;
+  }
+
   static std::string key_of(const json& object) {
     return object["metadata"].value("namespace", "") + "/" + object["metadata"].value("name", "");
   }
@@ -110,7 +144,7 @@ private:
                     "application/json");
   }
 
-  void serve(const httplib::Request& req, httplib::Response& res) {
+  void serve(const httplib::Request& req, httplib::Response& res, const std::string& collection) {
     std::unique_lock lock(m_mutex);
     m_requests.push_back(req.target);
     if (req.get_header_value("Authorization") != "Bearer s3cret" ||
@@ -118,7 +152,7 @@ private:
       status(res, 401, "Unauthorized", "Unauthorized");
       return;
     }
-    if (m_failing != 0) {
+    if (m_failing != 0 && (m_failing_collection.empty() || m_failing_collection == collection)) {
       status(res, m_failing, "InternalError", "fixture failure");
       return;
     }
@@ -131,7 +165,7 @@ private:
         return;
       }
       json items = json::array();
-      for (const auto& [key, object] : m_objects) {
+      for (const auto& [key, object] : m_objects[collection]) {
         if (namespace_.empty() || object["metadata"].value("namespace", "") == namespace_) {
           items.push_back(object);
         }
@@ -144,7 +178,7 @@ private:
     }
     long long from = std::stoll(version);
     long long compacted_at_start = m_compacted;
-    res.set_chunked_content_provider("application/json", [this, from, namespace_, compacted_at_start](
+    res.set_chunked_content_provider("application/json", [this, from, namespace_, collection, compacted_at_start](
                                                               size_t, httplib::DataSink& sink) mutable {
       std::unique_lock inner(m_mutex);
       long long sent = from;
@@ -159,14 +193,15 @@ private:
           sink.write(line.data(), line.size());
           break;
         }
-        for (const auto& [event_version, line] : m_events) {
-          if (event_version > sent) {
-            json event = json::parse(line);
-            sent = event_version;
-            if (!namespace_.empty() && event["object"]["metadata"].value("namespace", "") != namespace_) {
+        for (const Event& e : m_events) {
+          if (e.version > sent) {
+            json event = json::parse(e.line);
+            sent = e.version;
+            if (e.collection != collection ||
+                (!namespace_.empty() && event["object"]["metadata"].value("namespace", "") != namespace_)) {
               continue;
             }
-            std::string text = line + "\n";
+            std::string text = e.line + "\n";
             sink.write(text.data(), text.size());
           }
         }
@@ -177,17 +212,18 @@ private:
     });
   }
 
-  std::string m_collection;
+  std::string m_default;
   httplib::Server m_server;
   int m_port = 0;
   std::thread m_thread;
   std::mutex m_mutex;
   std::condition_variable m_changed;
-  std::map<std::string, json> m_objects;
-  std::vector<std::pair<long long, std::string>> m_events;
+  std::map<std::string, std::map<std::string, json>> m_objects; // by collection, then key
+  std::vector<Event> m_events;
   long long m_version = 100;
   long long m_compacted = 0;
   int m_failing = 0;
+  std::string m_failing_collection;
   bool m_shutdown = false;
   std::vector<std::string> m_requests;
 };
@@ -241,6 +277,62 @@ json pod(const std::string& ns, const std::string& name, const std::string& ip, 
            {{"nodeName", "n1"},
             {"containers", {{{"name", "c"}, {"image", "img"}, {"ports", {{{"containerPort", port}, {"protocol", "TCP"}}}}}}}}},
           {"status", {{"phase", "Running"}, {"podIP", ip}}}};
+}
+
+// A store lookup over fixed objects.
+k8s::ObjectLookup lookup(std::map<std::string, json> objects) {
+  auto shared = std::make_shared<const std::map<std::string, json>>(std::move(objects));
+  return [shared](const std::string& key) -> std::shared_ptr<const json> {
+    auto it = shared->find(key);
+    return it == shared->end() ? nullptr : std::make_shared<const json>(it->second);
+  };
+}
+
+model::Labels merged(model::Labels base, const std::vector<model::Labels::Pair>& more) {
+  for (const auto& [name, value] : more) {
+    base.set(name, value);
+  }
+  return base;
+}
+
+json service_web() {
+  return {{"kind", "Service"},
+          {"apiVersion", "v1"},
+          {"metadata", {{"name", "web"}, {"namespace", "ns1"}, {"labels", {{"tier", "front"}}}}},
+          {"spec", {{"ports", {{{"port", 80}, {"protocol", "TCP"}}}}}}};
+}
+
+// Two regular containers declaring 8080, one also 9090, and an init
+// container with a port.
+json pod_web_1() {
+  return json::parse(R"({"kind": "Pod", "apiVersion": "v1",
+    "metadata": {"name": "web-1", "namespace": "ns1", "uid": "u1", "labels": {"app": "web"}},
+    "spec": {"nodeName": "n1",
+      "containers": [
+        {"name": "c", "image": "img:1", "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                                                  {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]},
+        {"name": "side", "image": "side:2", "ports": [{"name": "alt", "containerPort": 8080, "protocol": "UDP"}]}],
+      "initContainers": [{"name": "init", "image": "init:3", "ports": [{"containerPort": 7000}]}]},
+    "status": {"phase": "Running", "podIP": "10.0.0.5", "hostIP": "192.168.0.1",
+      "conditions": [{"type": "Ready", "status": "True"}]}})");
+}
+
+// The pod-level labels of pod_web_1 on an endpoint target.
+model::Labels web_1_labels() {
+  return {{"__meta_kubernetes_pod_host_ip", "192.168.0.1"}, {"__meta_kubernetes_pod_ip", "10.0.0.5"},
+          {"__meta_kubernetes_pod_label_app", "web"},       {"__meta_kubernetes_pod_labelpresent_app", "true"},
+          {"__meta_kubernetes_pod_name", "web-1"},          {"__meta_kubernetes_pod_node_name", "n1"},
+          {"__meta_kubernetes_pod_phase", "Running"},       {"__meta_kubernetes_pod_ready", "true"},
+          {"__meta_kubernetes_pod_uid", "u1"}};
+}
+
+json node_n1(const std::string& zone) {
+  return {{"kind", "Node"},
+          {"apiVersion", "v1"},
+          {"metadata", {{"name", "n1"}, {"labels", {{"zone", zone}}}, {"annotations", {{"note", "x"}}}}},
+          {"status",
+           {{"addresses", {{{"type", "InternalIP"}, {"address", "192.168.0.1"}}}},
+            {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}}}}};
 }
 
 k8s::Config config_for(const FakeApi& api, const std::string& role) {
@@ -456,6 +548,180 @@ TEST_SUITE("discovery::kubernetes") {
                                       {"__meta_kubernetes_ingress_scheme", "http"}}));
   }
 
+  TEST_CASE("kubernetes endpoints_group: service and pod metadata, container ports, extra targets") {
+    json endpoints = json::parse(R"({
+      "metadata": {"name": "web", "namespace": "ns1", "labels": {"app": "web"}, "annotations": {"not": "used"}},
+      "subsets": [
+        {"addresses": [{"ip": "10.0.0.5", "hostname": "h1", "nodeName": "n1",
+                        "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "web-1"}}],
+         "notReadyAddresses": [{"ip": "10.0.0.6", "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "gone"}}],
+         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]},
+        {"addresses": [{"ip": "192.168.0.1", "targetRef": {"kind": "Node", "name": "n1"}}],
+         "ports": [{"port": 10250, "protocol": "TCP"}]},
+        {"addresses": [{"ip": "10.0.0.9"}]}]})");
+    k8s::Joined joined{lookup({{"ns1/web", service_web()}}), lookup({{"ns1/web-1", pod_web_1()}}), {}};
+    model::TargetGroup group = k8s::endpoints_group(endpoints, joined);
+    CHECK(group.source == "endpoints/ns1/web");
+    CHECK(group.labels == labels({{"__meta_kubernetes_endpoints_label_app", "web"},
+                                  {"__meta_kubernetes_endpoints_labelpresent_app", "true"},
+                                  {"__meta_kubernetes_endpoints_name", "web"},
+                                  {"__meta_kubernetes_namespace", "ns1"},
+                                  {"__meta_kubernetes_service_label_tier", "front"},
+                                  {"__meta_kubernetes_service_labelpresent_tier", "true"},
+                                  {"__meta_kubernetes_service_name", "web"}}));
+    REQUIRE(group.targets.size() == 4);
+    // Both containers declare 8080: the last one scanned wins, with the
+    // endpoint port's protocol.
+    CHECK(group.targets[0] == merged(web_1_labels(), {{"__address__", "10.0.0.5:8080"},
+                                                      {"__meta_kubernetes_endpoint_address_target_kind", "Pod"},
+                                                      {"__meta_kubernetes_endpoint_address_target_name", "web-1"},
+                                                      {"__meta_kubernetes_endpoint_hostname", "h1"},
+                                                      {"__meta_kubernetes_endpoint_node_name", "n1"},
+                                                      {"__meta_kubernetes_endpoint_port_name", "http"},
+                                                      {"__meta_kubernetes_endpoint_port_protocol", "TCP"},
+                                                      {"__meta_kubernetes_endpoint_ready", "true"},
+                                                      {"__meta_kubernetes_pod_container_image", "side:2"},
+                                                      {"__meta_kubernetes_pod_container_name", "side"},
+                                                      {"__meta_kubernetes_pod_container_port_name", "alt"},
+                                                      {"__meta_kubernetes_pod_container_port_number", "8080"},
+                                                      {"__meta_kubernetes_pod_container_port_protocol", "TCP"}}));
+    // A not-ready address whose pod is not in the store.
+    CHECK(group.targets[1] == labels({{"__address__", "10.0.0.6:8080"},
+                                      {"__meta_kubernetes_endpoint_address_target_kind", "Pod"},
+                                      {"__meta_kubernetes_endpoint_address_target_name", "gone"},
+                                      {"__meta_kubernetes_endpoint_port_name", "http"},
+                                      {"__meta_kubernetes_endpoint_port_protocol", "TCP"},
+                                      {"__meta_kubernetes_endpoint_ready", "false"}}));
+    CHECK(group.targets[2] == labels({{"__address__", "192.168.0.1:10250"},
+                                      {"__meta_kubernetes_endpoint_address_target_kind", "Node"},
+                                      {"__meta_kubernetes_endpoint_address_target_name", "n1"},
+                                      {"__meta_kubernetes_endpoint_port_protocol", "TCP"},
+                                      {"__meta_kubernetes_endpoint_ready", "true"}}));
+    // The pod's regular-container port no endpoint port covered (the init
+    // container's is not considered).
+    CHECK(group.targets[3] == merged(web_1_labels(), {{"__address__", "10.0.0.5:9090"},
+                                                      {"__meta_kubernetes_pod_container_image", "img:1"},
+                                                      {"__meta_kubernetes_pod_container_name", "c"},
+                                                      {"__meta_kubernetes_pod_container_port_name", "metrics"},
+                                                      {"__meta_kubernetes_pod_container_port_number", "9090"},
+                                                      {"__meta_kubernetes_pod_container_port_protocol", "TCP"}}));
+
+    // attach_metadata.node: by nodeName, else by a Node targetRef.
+    joined.nodes = lookup({{"n1", node_n1("a")}});
+    group = k8s::endpoints_group(endpoints, joined);
+    REQUIRE(group.targets.size() == 4);
+    for (size_t i : {0, 2}) {
+      CHECK(group.targets[i].get("__meta_kubernetes_node_name") == "n1");
+      CHECK(group.targets[i].get("__meta_kubernetes_node_label_zone") == "a");
+      CHECK(group.targets[i].get("__meta_kubernetes_node_labelpresent_zone") == "true");
+      CHECK(!group.targets[i].has("__meta_kubernetes_node_annotation_note")); // v2.45: no node annotations
+    }
+    CHECK(!group.targets[1].has("__meta_kubernetes_node_name"));
+    CHECK(k8s::endpoints_node_names(endpoints) == std::vector<std::string>{"n1", "n1"});
+
+    // Without the service, and with the pod gone, only the endpoint labels.
+    group = k8s::endpoints_group(endpoints, {});
+    CHECK(group.labels.size() == 4);
+    CHECK(group.targets.size() == 3);
+    CHECK(!group.targets[0].has("__meta_kubernetes_pod_name"));
+  }
+
+  TEST_CASE("kubernetes endpointslice_group: conditions, topology, ports without numbers, v1 and v1beta1") {
+    json slice = json::parse(R"({
+      "metadata": {"name": "web-x1", "namespace": "ns1", "labels": {"kubernetes.io/service-name": "web"}},
+      "addressType": "IPv4",
+      "endpoints": [
+        {"addresses": ["10.0.0.5"], "conditions": {"ready": true, "serving": true, "terminating": false},
+         "hostname": "h1", "nodeName": "n1", "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "web-1"},
+         "deprecatedTopology": {"topology.kubernetes.io/zone": "z1"}, "topology": {"beta": "b"}},
+        {"addresses": ["192.168.0.1"], "conditions": {"ready": false}, "targetRef": {"kind": "Node", "name": "n1"}}],
+      "ports": [{"name": "http", "port": 8080, "protocol": "TCP", "appProtocol": "http"},
+                {"name": "any", "protocol": "UDP"}]})");
+    k8s::Joined joined{lookup({{"ns1/web", service_web()}}), lookup({{"ns1/web-1", pod_web_1()}}), {}};
+    model::TargetGroup group = k8s::endpointslice_group(slice, joined, k8s::EndpointSliceApi::v1);
+    CHECK(group.source == "endpointslice/ns1/web-x1");
+    CHECK(group.labels == labels({{"__meta_kubernetes_endpointslice_address_type", "IPv4"},
+                                  {"__meta_kubernetes_endpointslice_name", "web-x1"},
+                                  {"__meta_kubernetes_namespace", "ns1"},
+                                  {"__meta_kubernetes_service_label_tier", "front"},
+                                  {"__meta_kubernetes_service_labelpresent_tier", "true"},
+                                  {"__meta_kubernetes_service_name", "web"}}));
+    REQUIRE(group.targets.size() == 5);
+    model::Labels first_endpoint = {
+        {"__meta_kubernetes_endpointslice_address_target_kind", "Pod"},
+        {"__meta_kubernetes_endpointslice_address_target_name", "web-1"},
+        {"__meta_kubernetes_endpointslice_endpoint_conditions_ready", "true"},
+        {"__meta_kubernetes_endpointslice_endpoint_conditions_serving", "true"},
+        {"__meta_kubernetes_endpointslice_endpoint_conditions_terminating", "false"},
+        {"__meta_kubernetes_endpointslice_endpoint_hostname", "h1"},
+        {"__meta_kubernetes_endpointslice_endpoint_topology_present_topology_kubernetes_io_zone", "true"},
+        {"__meta_kubernetes_endpointslice_endpoint_topology_topology_kubernetes_io_zone", "z1"}};
+    // The matching container port's own protocol, unlike role endpoints.
+    CHECK(group.targets[0] == merged(merged(web_1_labels(), first_endpoint.pairs()),
+                                     {{"__address__", "10.0.0.5:8080"},
+                                      {"__meta_kubernetes_endpointslice_port", "8080"},
+                                      {"__meta_kubernetes_endpointslice_port_app_protocol", "http"},
+                                      {"__meta_kubernetes_endpointslice_port_name", "http"},
+                                      {"__meta_kubernetes_endpointslice_port_protocol", "TCP"},
+                                      {"__meta_kubernetes_pod_container_image", "side:2"},
+                                      {"__meta_kubernetes_pod_container_name", "side"},
+                                      {"__meta_kubernetes_pod_container_port_name", "alt"},
+                                      {"__meta_kubernetes_pod_container_port_number", "8080"},
+                                      {"__meta_kubernetes_pod_container_port_protocol", "UDP"}}));
+    // A port without a number: the bare address, and no container match.
+    CHECK(group.targets[1] == merged(merged(web_1_labels(), first_endpoint.pairs()),
+                                     {{"__address__", "10.0.0.5"},
+                                      {"__meta_kubernetes_endpointslice_port_name", "any"},
+                                      {"__meta_kubernetes_endpointslice_port_protocol", "UDP"}}));
+    CHECK(group.targets[2] == labels({{"__address__", "192.168.0.1:8080"},
+                                      {"__meta_kubernetes_endpointslice_address_target_kind", "Node"},
+                                      {"__meta_kubernetes_endpointslice_address_target_name", "n1"},
+                                      {"__meta_kubernetes_endpointslice_endpoint_conditions_ready", "false"},
+                                      {"__meta_kubernetes_endpointslice_port", "8080"},
+                                      {"__meta_kubernetes_endpointslice_port_app_protocol", "http"},
+                                      {"__meta_kubernetes_endpointslice_port_name", "http"},
+                                      {"__meta_kubernetes_endpointslice_port_protocol", "TCP"}}));
+    CHECK(group.targets[3].get("__address__") == "192.168.0.1");
+    CHECK(group.targets[4] == merged(web_1_labels(), {{"__address__", "10.0.0.5:9090"},
+                                                      {"__meta_kubernetes_pod_container_image", "img:1"},
+                                                      {"__meta_kubernetes_pod_container_name", "c"},
+                                                      {"__meta_kubernetes_pod_container_port_name", "metrics"},
+                                                      {"__meta_kubernetes_pod_container_port_number", "9090"},
+                                                      {"__meta_kubernetes_pod_container_port_protocol", "TCP"}}));
+
+    // v1beta1 keeps the topology under "topology".
+    group = k8s::endpointslice_group(slice, joined, k8s::EndpointSliceApi::v1beta1);
+    CHECK(group.targets[0].get("__meta_kubernetes_endpointslice_endpoint_topology_beta") == "b");
+    CHECK(!group.targets[0].has("__meta_kubernetes_endpointslice_endpoint_topology_topology_kubernetes_io_zone"));
+
+    // attach_metadata.node: a Node targetRef, else nodeName.
+    joined.nodes = lookup({{"n1", node_n1("a")}});
+    group = k8s::endpointslice_group(slice, joined, k8s::EndpointSliceApi::v1);
+    for (size_t i : {0, 1, 2, 3}) {
+      CHECK(group.targets[i].get("__meta_kubernetes_node_label_zone") == "a");
+    }
+    CHECK(!group.targets[4].has("__meta_kubernetes_node_name"));
+    CHECK(k8s::endpointslice_node_names(slice) == std::vector<std::string>{"n1", "n1"});
+    CHECK(k8s::endpointslice_service_name(slice) == "web");
+
+    // The service is looked up in the slice's namespace only.
+    slice["metadata"]["namespace"] = "ns2";
+    group = k8s::endpointslice_group(slice, joined, k8s::EndpointSliceApi::v1);
+    CHECK(!group.labels.has("__meta_kubernetes_service_name"));
+  }
+
+  TEST_CASE("kubernetes pod_group with attach_metadata.node: node name and labels when the node is known") {
+    k8s::ObjectLookup nodes = lookup({{"n1", node_n1("a")}});
+    model::TargetGroup group = k8s::pod_group(pod_web_1(), nodes);
+    CHECK(group.labels.get("__meta_kubernetes_node_name") == "n1");
+    CHECK(group.labels.get("__meta_kubernetes_node_label_zone") == "a");
+    CHECK(group.labels.get("__meta_kubernetes_node_labelpresent_zone") == "true");
+    CHECK(!group.labels.has("__meta_kubernetes_node_annotation_note"));
+    json elsewhere = pod_web_1();
+    elsewhere["spec"]["nodeName"] = "n2";
+    CHECK(k8s::pod_group(elsewhere, nodes) == k8s::pod_group(elsewhere));
+  }
+
   TEST_CASE("kubernetes discoverer: ingress probes /version, then lists v1 or v1beta1") {
     json ingress = {{"kind", "Ingress"},
                     {"apiVersion", "networking.k8s.io/v1"},
@@ -503,13 +769,10 @@ TEST_SUITE("discovery::kubernetes") {
       REQUIRE(!d);
       CHECK(d.error() == want);
     };
-    for (std::string role : {"endpoints", "endpointslice"}) {
-      check_error(config_for(api, role), "sdscope cannot run kubernetes discovery for role \"" + role + "\" yet");
-    }
+    auto unknown = k8s::make_discovery(config_for(api, "daemonset"));
+    REQUIRE(!unknown);
+    CHECK(unknown.error() == "sdscope cannot run kubernetes discovery for role \"daemonset\" yet");
     k8s::Config config = config_for(api, "pod");
-    config.attach_metadata.node = true;
-    check_error(config, "sdscope cannot run kubernetes discovery with attach_metadata.node yet");
-    config = config_for(api, "pod");
     config.api_server.reset();
     check_error(config, "sdscope cannot run kubernetes discovery with the in-cluster configuration yet (set api_server)");
     config.kubeconfig_file = "/tmp/kubeconfig";
@@ -657,5 +920,142 @@ TEST_SUITE("discovery::kubernetes") {
     Running running(config, denied);
     REQUIRE(denied.wait([&] { return !denied.reports.empty(); }));
     CHECK(denied.reports[0] == "failed to list *v1.Pod: Unauthorized");
+  }
+
+  TEST_CASE("kubernetes discoverer: endpoints joins services and pods once all three are listed") {
+    FakeApi api(Collections{{"/api/v1", "endpoints"}, {"/api/v1", "services"}, {"/api/v1", "pods"}});
+    json endpoints = json::parse(R"({"kind": "Endpoints", "apiVersion": "v1",
+      "metadata": {"name": "web", "namespace": "ns1"},
+      "subsets": [{"addresses": [{"ip": "10.0.0.5", "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "web-1"}}],
+                   "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]})");
+    api.apply("ADDED", endpoints);
+    api.apply("ADDED", service_web());
+    api.apply("ADDED", pod_web_1());
+    api.set_failing(500, "pods"); // no group until the pods are listed too
+    k8s::Config config = config_for(api, "endpoints");
+    config.namespaces.names = {"ns1"};
+    config.selectors.push_back({{"pod"}, "app=web", ""});
+    Collector sink;
+    Running running(config, sink);
+    REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+    CHECK(sink.reports[0] == "failed to list *v1.Pod: fixture failure");
+    std::this_thread::sleep_for(100ms);
+    CHECK(sink.wait([&] { return sink.latest.empty(); }, 0ms));
+
+    api.set_failing(0);
+    REQUIRE(sink.wait([&] { return sink.reports.back().empty(); }));
+    CHECK(sink.addresses("endpoints/ns1/web") == std::vector<std::string>{"10.0.0.5:8080", "10.0.0.5:9090"});
+    model::TargetGroup group = sink.latest["endpoints/ns1/web"];
+    CHECK(group.labels.get("__meta_kubernetes_service_label_tier") == "front");
+    CHECK(group.targets[0].get("__meta_kubernetes_pod_name") == "web-1");
+    CHECK(group.targets[0].get("__meta_kubernetes_pod_container_name") == "side");
+
+    // A service change re-sends the endpoints group of the same name.
+    json service = service_web();
+    service["metadata"]["labels"]["tier"] = "back";
+    api.apply("MODIFIED", service);
+    CHECK(sink.wait([&] {
+      return sink.latest["endpoints/ns1/web"].labels.get("__meta_kubernetes_service_label_tier") == "back";
+    }));
+    api.apply("DELETED", service);
+    CHECK(sink.wait([&] { return !sink.latest["endpoints/ns1/web"].labels.has("__meta_kubernetes_service_name"); }));
+    api.apply("DELETED", endpoints);
+    CHECK(sink.wait([&] { return sink.addresses("endpoints/ns1/web") == std::vector<std::string>{"-"}; }));
+
+    std::set<std::string> lists;
+    for (const std::string& r : api.requests()) {
+      if (r.find("watch=true") == std::string::npos) {
+        lists.insert(r);
+      }
+    }
+    CHECK(lists == std::set<std::string>{
+                       "/prefix/api/v1/namespaces/ns1/endpoints?limit=500&resourceVersion=0",
+                       "/prefix/api/v1/namespaces/ns1/pods?labelSelector=app%3Dweb&limit=500&resourceVersion=0",
+                       "/prefix/api/v1/namespaces/ns1/services?limit=500&resourceVersion=0"});
+  }
+
+  TEST_CASE("kubernetes discoverer: endpointslice probes /version for discovery.k8s.io v1 or v1beta1") {
+    json slice = json::parse(R"({"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+      "metadata": {"name": "web-x1", "namespace": "ns1", "labels": {"kubernetes.io/service-name": "web"}},
+      "addressType": "IPv4",
+      "endpoints": [{"addresses": ["10.0.0.7"], "conditions": {"ready": true},
+                     "deprecatedTopology": {"zone": "v1"}, "topology": {"zone": "v1beta1"}}],
+      "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]})");
+    for (auto [git_version, api_path] : {std::pair{"v1.26.2", "/apis/discovery.k8s.io/v1"},
+                                         std::pair{"v1.20.15", "/apis/discovery.k8s.io/v1beta1"}}) {
+      CAPTURE(git_version);
+      FakeApi api(Collections{{api_path, "endpointslices"}, {"/api/v1", "services"}, {"/api/v1", "pods"}});
+      api.git_version = git_version;
+      api.apply("ADDED", slice);
+      Collector sink;
+      Running running(config_for(api, "endpointslice"), sink);
+      REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+      CHECK(sink.reports == std::vector<std::string>{""});
+      CHECK(sink.addresses("endpointslice/ns1/web-x1") == std::vector<std::string>{"10.0.0.7:8080"});
+      std::string_view version = std::string_view(api_path).substr(std::string_view(api_path).rfind('/') + 1);
+      CHECK(sink.latest["endpointslice/ns1/web-x1"].targets[0].get(
+                "__meta_kubernetes_endpointslice_endpoint_topology_zone") == version);
+      std::vector<std::string> requests = api.requests();
+      REQUIRE(!requests.empty());
+      CHECK(requests[0] == "/prefix/version");
+      CHECK(std::count(requests.begin(), requests.end(),
+                       "/prefix" + std::string(api_path) + "/endpointslices?limit=500&resourceVersion=0") == 1);
+
+      // A service event re-sends the slices labelled with its name.
+      api.apply("ADDED", service_web());
+      CHECK(sink.wait([&] {
+        return sink.latest["endpointslice/ns1/web-x1"].labels.get("__meta_kubernetes_service_label_tier") == "front";
+      }));
+    }
+  }
+
+  TEST_CASE("kubernetes discoverer: attach_metadata.node lists nodes and re-sends on node changes") {
+    SUBCASE("role pod: one node informer shared by the namespaces") {
+      FakeApi api(Collections{{"/api/v1", "pods"}, {"/api/v1", "nodes"}});
+      api.apply("ADDED", pod_web_1());
+      api.apply("ADDED", node_n1("a"));
+      k8s::Config config = config_for(api, "pod");
+      config.attach_metadata.node = true;
+      config.namespaces.names = {"ns1", "ns2"};
+      Collector sink;
+      Running running(config, sink);
+      REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+      CHECK(sink.reports == std::vector<std::string>{""});
+      CHECK(sink.latest["pod/ns1/web-1"].labels.get("__meta_kubernetes_node_label_zone") == "a");
+      api.apply("MODIFIED", node_n1("b"));
+      CHECK(sink.wait(
+          [&] { return sink.latest["pod/ns1/web-1"].labels.get("__meta_kubernetes_node_label_zone") == "b"; }));
+      std::vector<std::string> requests = api.requests();
+      CHECK(std::count(requests.begin(), requests.end(), "/prefix/api/v1/nodes?limit=500&resourceVersion=0") == 1);
+    }
+    SUBCASE("role endpointslice: node labels on the targets of that node") {
+      json slice = json::parse(R"({"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+        "metadata": {"name": "web-x1", "namespace": "ns1", "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.0.0.5"], "nodeName": "n1",
+                       "targetRef": {"kind": "Pod", "namespace": "ns1", "name": "web-1"}}],
+        "ports": [{"port": 8080, "protocol": "TCP"}]})");
+      FakeApi api(Collections{{"/apis/discovery.k8s.io/v1", "endpointslices"},
+                               {"/api/v1", "services"},
+                               {"/api/v1", "pods"},
+                               {"/api/v1", "nodes"}});
+      api.apply("ADDED", slice);
+      api.apply("ADDED", pod_web_1());
+      api.apply("ADDED", node_n1("a"));
+      k8s::Config config = config_for(api, "endpointslice");
+      config.attach_metadata.node = true;
+      Collector sink;
+      Running running(config, sink);
+      REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+      CHECK(sink.reports == std::vector<std::string>{""});
+      model::TargetGroup group = sink.latest["endpointslice/ns1/web-x1"];
+      REQUIRE(group.targets.size() == 2);
+      CHECK(group.targets[0].get("__meta_kubernetes_node_label_zone") == "a");
+      CHECK(!group.targets[1].has("__meta_kubernetes_node_name")); // the extra container-port target
+      api.apply("MODIFIED", node_n1("b"));
+      CHECK(sink.wait([&] {
+        return sink.latest["endpointslice/ns1/web-x1"].targets[0].get("__meta_kubernetes_node_label_zone") == "b";
+      }));
+    }
   }
 }
