@@ -14,21 +14,48 @@ Where vmagent 1.79 and Prometheus v2.45 differ, sdscope follows v2.45 and
 the comparison normalises vmagent's side:
 - vmagent keeps labels whose value is empty; Prometheus drops them when it
   builds a target (labels.Builder.Set with "" deletes), so they are ignored.
-- labels v2.45 has and vmagent 1.79 does not know (IGNORED below) are left
-  out on both sides; unit tests check them against the spec.
+- labels only one of them has (IGNORED below) are left out on both sides;
+  unit tests check them against the spec.
+- kubernetes roles endpoints and endpointslice (see k8s_join_differences):
+  vmagent adds the service's cluster IP and type to their targets, while
+  v2.45 joins only the service's group labels (name, labels, annotations);
+  and vmagent leaves the Endpoints/EndpointSlice object's own labels off the
+  extra targets made from unmatched container ports, which in v2.45 are
+  group labels and so on every target of the group.
 """
 import json
+import re
 import sys
 import time
 import urllib.request
 
-IGNORED = {
-    "__meta_consul_partition",
-    "__meta_kubernetes_pod_container_id",
-    "__meta_kubernetes_pod_container_image",
-    "__meta_kubernetes_service_port_number",
-    "__meta_kubernetes_service_loadbalancer_ip",
-}
+IGNORED = re.compile("|".join([
+    # v2.45 labels vmagent 1.79 does not know
+    r"__meta_consul_partition",
+    r"__meta_kubernetes_pod_container_(id|image)",
+    r"__meta_kubernetes_service_(port_number|loadbalancer_ip)",
+    r"__meta_kubernetes_endpointslice_endpoint_conditions_(serving|terminating)",
+    r"__meta_kubernetes_endpointslice_endpoint_topology_.*",  # vmagent reads no deprecatedTopology
+    # vmagent 1.79 labels v2.45 does not have (v2.46 added them)
+    r"__meta_kubernetes_endpointslice_(label|labelpresent)_.*",
+]))
+
+SLICE_TARGET = ("__meta_kubernetes_endpointslice_port", "__meta_kubernetes_endpointslice_endpoint_",
+                "__meta_kubernetes_endpointslice_address_target_")
+
+
+def k8s_join_differences(d):
+    """Drops, on both sides, the labels where the two differ by design for
+    the endpoints and endpointslice roles (see the module doc)."""
+    if any(k.startswith(("__meta_kubernetes_pod_", "__meta_kubernetes_endpoint")) for k in d):
+        d.pop("__meta_kubernetes_service_cluster_ip", None)
+        d.pop("__meta_kubernetes_service_type", None)
+    endpoint_target = any(k.startswith("__meta_kubernetes_endpoint_") or k.startswith(SLICE_TARGET) for k in d)
+    if not endpoint_target:
+        for k in [k for k in d if k.startswith("__meta_kubernetes_endpoints_")
+                  or k in ("__meta_kubernetes_endpointslice_name", "__meta_kubernetes_endpointslice_address_type")]:
+            del d[k]
+    return d
 
 
 def fetch(url):
@@ -63,7 +90,7 @@ def wait_for_vmagent(url, jobs):
 
 
 def clean(labels, keep):
-    return {k: v for k, v in labels.items() if v != "" and k not in IGNORED and keep(k)}
+    return {k: v for k, v in labels.items() if v != "" and not IGNORED.fullmatch(k) and keep(k)}
 
 
 def normalise(t):
@@ -71,7 +98,8 @@ def normalise(t):
         "job": t["scrapePool"],
         "url": t["scrapeUrl"],
         "labels": clean(t["labels"], lambda k: not k.startswith("__")),
-        "discovered": clean(t["discoveredLabels"], lambda k: k == "__address__" or k.startswith("__meta_")),
+        "discovered": k8s_join_differences(
+            clean(t["discoveredLabels"], lambda k: k == "__address__" or k.startswith("__meta_"))),
     }
 
 
