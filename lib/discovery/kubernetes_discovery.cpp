@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "discovery/kubernetes_informer.h"
+#include "discovery/kubernetes_kubeconfig.h"
 #include "discovery/kubernetes_roles.h"
 #include "util/strings.h"
 
@@ -194,6 +195,18 @@ private:
   bool m_reported_synced = false;
 };
 
+// The connection mode Prometheus picks in kubernetes.New: kubeconfig_file,
+// else in-cluster unless api_server is set.
+Result<Connection> connect(const Config& config, const InClusterEnvironment& in_cluster) {
+  if (!config.kubeconfig_file.empty()) {
+    return kubeconfig_connection(config.kubeconfig_file, in_cluster);
+  }
+  if (!config.api_server || config.api_server->empty()) {
+    return in_cluster_connection(in_cluster);
+  }
+  return Connection{*config.api_server, config.http_client};
+}
+
 const Resource* find_resource(std::string_view role) {
   for (const Resource& resource : k_resources) {
     if (resource.role == role) {
@@ -205,35 +218,42 @@ const Resource* find_resource(std::string_view role) {
 
 } // namespace
 
-Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, const Timing& timing) {
+Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, const Timing& timing,
+                                                   const InClusterEnvironment& in_cluster) {
   const Resource* resource = find_resource(config.role.value);
   if (resource == nullptr) {
     return fail("sdscope cannot run kubernetes discovery for role " + util::go_quote(config.role.value) + " yet");
   }
-  if (!config.kubeconfig_file.empty()) {
-    return fail("sdscope cannot run kubernetes discovery with kubeconfig_file yet");
-  }
-  if (!config.api_server || config.api_server->empty()) {
-    return fail("sdscope cannot run kubernetes discovery with the in-cluster configuration yet (set api_server)");
-  }
-  if (config.namespaces.own_namespace) {
-    return fail("sdscope cannot run kubernetes discovery with namespaces.own_namespace yet");
-  }
   if (config.attach_metadata.node && resource->role == "pod") {
     return fail("sdscope cannot run kubernetes discovery with attach_metadata.node yet");
   }
-  const model::Url& server = *config.api_server;
+  Result<Connection> connection = connect(config, in_cluster);
+  if (!connection) {
+    return fail(connection.error());
+  }
+  std::vector<std::string> namespaces = config.namespaces.names;
+  if (config.namespaces.own_namespace) {
+    // Validation allows own_namespace only in-cluster.
+    Result<std::string> own = read_own_namespace(in_cluster);
+    if (!own) {
+      return fail(own.error());
+    }
+    namespaces.push_back(std::move(*own));
+  }
+  if (namespaces.empty() || !resource->namespaced) {
+    namespaces = {""};
+  }
+  const model::Url& server = connection->server;
   std::string base = server.scheme + "://" + server.host + server.path;
   while (!base.empty() && base.back() == '/') {
     base.pop_back();
   }
+  // The informers read the HTTP client settings from the config.
+  Config connected = config;
+  connected.http_client = std::move(connection->http_client);
   auto discovery = std::make_unique<Discovery>(*resource, timing);
-  std::vector<std::string> namespaces = config.namespaces.names;
-  if (namespaces.empty() || !resource->namespaced) {
-    namespaces = {""};
-  }
   for (const std::string& namespace_ : namespaces) {
-    if (Result<void> added = discovery->add_informer(config, base, namespace_); !added) {
+    if (Result<void> added = discovery->add_informer(connected, base, namespace_); !added) {
       return fail(added.error());
     }
   }

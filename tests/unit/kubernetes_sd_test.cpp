@@ -510,11 +510,6 @@ TEST_SUITE("discovery::kubernetes") {
     config.attach_metadata.node = true;
     check_error(config, "sdscope cannot run kubernetes discovery with attach_metadata.node yet");
     config = config_for(api, "pod");
-    config.api_server.reset();
-    check_error(config, "sdscope cannot run kubernetes discovery with the in-cluster configuration yet (set api_server)");
-    config.kubeconfig_file = "/tmp/kubeconfig";
-    check_error(config, "sdscope cannot run kubernetes discovery with kubeconfig_file yet");
-    config = config_for(api, "pod");
     config.http_client.tls_config.ca_file = "/nonexistent/ca.pem";
     auto d = config.make_discoverer({});
     REQUIRE(!d);
