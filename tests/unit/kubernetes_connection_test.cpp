@@ -18,6 +18,7 @@
 #include "discovery/kubernetes.h"
 #include "discovery/kubernetes_discovery.h"
 #include "test_util.h"
+#include "util/base64.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
@@ -378,6 +379,27 @@ TEST_SUITE("discovery::kubernetes") {
     // Secrets stay out of the messages.
     CHECK(error_for(kubeconfig_text(https_cluster, "    tokenFile: missing-token\n    password: very-secret\n"))
               .find("very-secret") == std::string::npos);
+  }
+
+  TEST_CASE("kubeconfig: base64 data decodes as Go's base64.StdEncoding, with its error offsets") {
+    auto decoded = [](std::string_view text) {
+      Result<std::string> r = util::decode_base64_std(text);
+      return r ? *r : "error: " + r.error();
+    };
+    CHECK(decoded("") == "");
+    CHECK(decoded("eA==") == "x");
+    CHECK(decoded("eHk=") == "xy");
+    CHECK(decoded("eHl6") == "xyz");
+    CHECK(decoded("eH\nl6\r\neA==\n") == "xyzx"); // line breaks are skipped anywhere
+    CHECK(base64("any binary \x01\xff data") == "YW55IGJpbmFyeSAB/yBkYXRh");
+    CHECK(decoded(base64("any binary \x01\xff data")) == "any binary \x01\xff data");
+    CHECK(decoded("eA") == "error: illegal base64 data at input byte 0");
+    CHECK(decoded("eHl6eA") == "error: illegal base64 data at input byte 4");
+    CHECK(decoded("eA=") == "error: illegal base64 data at input byte 3");
+    CHECK(decoded("eA=x") == "error: illegal base64 data at input byte 2");
+    CHECK(decoded("eA==eA==") == "error: illegal base64 data at input byte 4");
+    CHECK(decoded("e===") == "error: illegal base64 data at input byte 1");
+    CHECK(decoded("e-A=") == "error: illegal base64 data at input byte 1");
   }
 
   TEST_CASE("kubeconfig: one without any server falls back to the in-cluster configuration") {
