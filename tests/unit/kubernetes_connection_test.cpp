@@ -317,6 +317,9 @@ TEST_SUITE("discovery::kubernetes") {
     });
     int port = plain.bind_to_any_port("127.0.0.1");
     std::thread server_thread([&] { plain.listen_after_bind(); });
+    while (!plain.is_running()) { // stop() before this would be lost
+      std::this_thread::sleep_for(1ms);
+    }
     write_file(dir / "kubeconfig", kubeconfig_text("    server: 127.0.0.1:" + std::to_string(port) + "\n",
                                                    "    token: secret-token\n    exec: {command: x}\n"));
     auto made = k8s::make_discovery(kubeconfig_config(dir / "kubeconfig"), k8s::Timing{20ms, 100ms, false, 50ms},
@@ -327,6 +330,7 @@ TEST_SUITE("discovery::kubernetes") {
       std::jthread runner([&](std::stop_token stop) { (*made)->run(stop, plain_sink); });
       REQUIRE(plain_sink.wait_for_report());
     }
+    made->reset(); // closes the kept-alive connection the server would wait for
     plain.stop();
     server_thread.join();
     CHECK(seen_authorization.empty());
@@ -368,6 +372,11 @@ TEST_SUITE("discovery::kubernetes") {
           "error loading config file \"" + path +
               "\": json: cannot unmarshal number into Go struct field Cluster.clusters.cluster.insecure-skip-tls-verify"
               " of type bool");
+    CHECK(error_for("just text\n") ==
+          "error loading config file \"" + path +
+              "\": couldn't get version/kind; json parse error: json: cannot unmarshal string into Go value of type "
+              "struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
+              "\"json:\\\"kind,omitempty\\\"\" }");
     CHECK(error_for("clusters: [\n").starts_with("error loading config file \"" + path + "\": yaml: line "));
     CHECK(error_for(kubeconfig_text(https_cluster + "    insecure-skip-tls-verify: true\n"
                                                     "    certificate-authority-data: " +
