@@ -88,8 +88,8 @@ struct Config : SdConfigBase<Config> {
     v("attach_metadata", attach_metadata);
   }
   void validate(yaml::Checker& c);
-  // Runs LIST+WATCH against api_server (kubernetes_discovery.h); fails for
-  // the roles and connection modes sdscope does not support yet.
+  // Runs LIST+WATCH against the API server (kubernetes_discovery.h); fails
+  // for the roles and features sdscope does not support yet.
   Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
   bool operator==(const Config&) const = default;
 };

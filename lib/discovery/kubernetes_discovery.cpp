@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "discovery/kubernetes_informer.h"
+#include "discovery/kubernetes_kubeconfig.h"
 #include "discovery/kubernetes_roles.h"
 #include "util/strings.h"
 
@@ -406,6 +407,18 @@ private:
   bool m_reported_synced = false;
 };
 
+// The connection mode Prometheus picks in kubernetes.New: kubeconfig_file,
+// else in-cluster unless api_server is set.
+Result<Connection> connect(const Config& config, const InClusterEnvironment& in_cluster) {
+  if (!config.kubeconfig_file.empty()) {
+    return kubeconfig_connection(config.kubeconfig_file, in_cluster);
+  }
+  if (!config.api_server || config.api_server->empty()) {
+    return in_cluster_connection(in_cluster);
+  }
+  return Connection{*config.api_server, config.http_client};
+}
+
 const RoleLayout* find_role(std::string_view name) {
   for (const RoleLayout& role : k_roles) {
     if (role.name == name) {
@@ -421,8 +434,7 @@ const RoleLayout* find_role(std::string_view name) {
 // attach_metadata.node also nodes, one informer shared by all namespaces
 // for role pod, one per namespace for the endpoints roles.
 Result<void> add_role_watches(Discovery& discovery, const RoleLayout& role, const Config& config,
-                              const std::string& base) {
-  std::vector<std::string> namespaces = config.namespaces.names;
+                              const std::string& base, std::vector<std::string> namespaces) {
   if (namespaces.empty() || !role.own.namespaced) {
     namespaces = {""};
   }
@@ -465,27 +477,35 @@ Result<void> add_role_watches(Discovery& discovery, const RoleLayout& role, cons
 
 } // namespace
 
-Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, const Timing& timing) {
+Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, const Timing& timing,
+                                                   const InClusterEnvironment& in_cluster) {
   const RoleLayout* role = find_role(config.role.value);
   if (role == nullptr) {
     return fail("sdscope cannot run kubernetes discovery for role " + util::go_quote(config.role.value) + " yet");
   }
-  if (!config.kubeconfig_file.empty()) {
-    return fail("sdscope cannot run kubernetes discovery with kubeconfig_file yet");
+  Result<Connection> connection = connect(config, in_cluster);
+  if (!connection) {
+    return fail(connection.error());
   }
-  if (!config.api_server || config.api_server->empty()) {
-    return fail("sdscope cannot run kubernetes discovery with the in-cluster configuration yet (set api_server)");
-  }
+  std::vector<std::string> namespaces = config.namespaces.names;
   if (config.namespaces.own_namespace) {
-    return fail("sdscope cannot run kubernetes discovery with namespaces.own_namespace yet");
+    // Validation allows own_namespace only in-cluster.
+    Result<std::string> own = read_own_namespace(in_cluster);
+    if (!own) {
+      return fail(own.error());
+    }
+    namespaces.push_back(std::move(*own));
   }
-  const model::Url& server = *config.api_server;
+  const model::Url& server = connection->server;
   std::string base = server.scheme + "://" + server.host + server.path;
   while (!base.empty() && base.back() == '/') {
     base.pop_back();
   }
+  // The informers read the HTTP client settings from the config.
+  Config connected = config;
+  connected.http_client = std::move(connection->http_client);
   auto discovery = std::make_unique<Discovery>(*role, timing);
-  if (Result<void> added = add_role_watches(*discovery, *role, config, base); !added) {
+  if (Result<void> added = add_role_watches(*discovery, *role, connected, base, std::move(namespaces)); !added) {
     return fail(added.error());
   }
   return std::unique_ptr<Discoverer>(std::move(discovery));

@@ -8,6 +8,7 @@
 
 #include "discovery/discoverer.h"
 #include "discovery/kubernetes.h"
+#include "discovery/kubernetes_connection.h"
 #include "util/result.h"
 
 namespace sdscope::discovery::kubernetes {
@@ -22,9 +23,11 @@ struct Timing {
   std::chrono::milliseconds probe_retry{10000};
 };
 
-// A discoverer for config, or why sdscope cannot run one (a role or
-// connection mode it does not support yet, or an unusable HTTP client
-// configuration).
-Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, const Timing& timing = {});
+// A discoverer for config, or why sdscope cannot run one (a role it does
+// not support yet, a connection that cannot be set up, or an unusable HTTP
+// client configuration). in_cluster says where the in-cluster mode and
+// namespaces.own_namespace look.
+Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, const Timing& timing = {},
+                                                   const InClusterEnvironment& in_cluster = {});
 
 } // namespace sdscope::discovery::kubernetes

@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "util/os_file.h"
 #include "util/strings.h"
 
 namespace sdscope::net {
@@ -49,42 +50,6 @@ constexpr long k_max_redirects_followed = 9;
 void init_curl_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// Go's syscall error texts are strerror's, lower-cased.
-std::string errno_text(int err) {
-  std::string text = std::strerror(err);
-  if (!text.empty()) {
-    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  }
-  return text;
-}
-
-// os.ReadFile with its error texts ("open <path>: no such file or directory").
-Result<std::string> read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return fail("open " + path + ": " + errno_text(errno));
-  }
-  std::string data;
-  char buffer[8192];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      int err = errno;
-      ::close(fd);
-      return fail("read " + path + ": " + errno_text(err));
-    }
-    if (n == 0) {
-      break;
-    }
-    data.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return data;
 }
 
 // strings.TrimSpace for ASCII whitespace.
@@ -380,7 +345,7 @@ Result<TlsMaterial> load_tls(const TlsConfig& tls) {
     }
     material.ca = tls.ca.value;
   } else if (!tls.ca_file.empty()) {
-    Result<std::string> data = read_file(tls.ca_file);
+    Result<std::string> data = util::os_read_file(tls.ca_file);
     if (!data) {
       return fail("unable to load specified CA cert " + tls.ca_file + ": " + data.error());
     }
@@ -396,7 +361,7 @@ Result<TlsMaterial> load_tls(const TlsConfig& tls) {
   }
   material.cert = tls.cert.value;
   if (!tls.cert_file.empty()) {
-    Result<std::string> data = read_file(tls.cert_file);
+    Result<std::string> data = util::os_read_file(tls.cert_file);
     if (!data) {
       return fail("unable to read specified client cert (" + tls.cert_file + "): " + data.error());
     }
@@ -404,7 +369,7 @@ Result<TlsMaterial> load_tls(const TlsConfig& tls) {
   }
   material.key = tls.key.value;
   if (!tls.key_file.empty()) {
-    Result<std::string> data = read_file(tls.key_file);
+    Result<std::string> data = util::os_read_file(tls.key_file);
     if (!data) {
       return fail("unable to read specified client key (" + tls.key_file + "): " + data.error());
     }
@@ -513,7 +478,7 @@ struct SecretSource {
     if (file.empty()) {
       return inline_value;
     }
-    Result<std::string> data = read_file(file);
+    Result<std::string> data = util::os_read_file(file);
     if (!data) {
       return fail("unable to read " + what + " file " + file + ": " + data.error());
     }

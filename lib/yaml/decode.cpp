@@ -247,6 +247,12 @@ bool scalar_float(Node n, double& value) {
   return true;
 }
 
+bool scalar_bool(Node n) {
+  std::string_view t = n.text();
+  return t == "y" || t == "Y" || t == "yes" || t == "Yes" || t == "YES" || t == "true" || t == "True" ||
+         t == "TRUE" || t == "on" || t == "On" || t == "ON";
+}
+
 std::string scalar_string(Node n) {
   if (n.tag() != Tag::binary) {
     return std::string(n.text());

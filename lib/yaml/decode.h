@@ -398,6 +398,8 @@ bool scalar_integer(Node n, bool& negative, uint64_t& magnitude);
 bool scalar_float(Node n, double& value);
 // The string a scalar decodes to: its text, base64-decoded for !!binary.
 std::string scalar_string(Node n);
+// The value of a !!bool scalar as yaml.v2 reads it (y, yes, on, true...).
+bool scalar_bool(Node n);
 
 template <class T> void Decoder::decode_scalar(Node n, T& out) {
   if (!n.is_scalar()) {
@@ -418,9 +420,7 @@ template <class T> void Decoder::decode_scalar(Node n, T& out) {
       type_error(n, "bool");
       return;
     }
-    std::string_view t = n.text();
-    out = t == "y" || t == "Y" || t == "yes" || t == "Yes" || t == "YES" || t == "true" || t == "True" ||
-          t == "TRUE" || t == "on" || t == "On" || t == "ON";
+    out = scalar_bool(n);
   } else if constexpr (std::is_integral_v<T>) {
     bool negative = false;
     uint64_t magnitude = 0;

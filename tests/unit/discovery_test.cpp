@@ -146,7 +146,7 @@ TEST_CASE("manager: equal configs share one provider; groups are replaced by Sou
 
 TEST_CASE("manager: a job without providers still shows; a config that cannot run is a synced failure") {
   discovery::StaticConfig statics({group("0", {"127.0.0.1:9100"})});
-  auto unsupported = test::decode_sd("kubernetes", "{role: pod}");
+  auto unsupported = test::decode_sd("kubernetes", "{role: pod, kubeconfig_file: /nonexistent/kubeconfig}");
   REQUIRE(unsupported.config);
   Manager manager;
   manager.start({{"empty", {}}, {"static", {&statics}}, {"k8s", {unsupported.config.get()}}});
@@ -156,7 +156,7 @@ TEST_CASE("manager: a job without providers still shows; a config that cannot ru
   CHECK(providers[0].name == "static/0");
   CHECK(providers[1].name == "static/1");
   CHECK(providers[2].name == "kubernetes/2");
-  CHECK(providers[2].error.find("kubernetes") != std::string::npos);
+  CHECK(providers[2].error.find("/nonexistent/kubeconfig") != std::string::npos);
   auto groups = manager.groups();
   REQUIRE(groups["empty"].size() == 1);
   CHECK(groups["empty"][0].group->targets.empty());

@@ -14,9 +14,14 @@
 #include <doctest/doctest.h>
 
 #include "net/http_client.h"
+#include "test_util.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
+using test::Pki;
+using test::read_text;
+using test::scratch_dir;
+using test::write_file;
 
 namespace {
 
@@ -50,64 +55,6 @@ public:
 
 private:
   std::thread m_thread;
-};
-
-std::filesystem::path scratch_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "sdscope-http-XXXXXX").string();
-  REQUIRE(mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// A CA, a server certificate for "localhost" and "sd.example.test" (not for
-// the IP 127.0.0.1, so server_name is needed) and a client certificate,
-// made once with the openssl CLI.
-struct Pki {
-  std::filesystem::path dir;
-  std::string ca, server_cert, server_key, client_cert, client_key, other_ca;
-
-  static const Pki& get() {
-    static const Pki pki = make();
-    return pki;
-  }
-
-private:
-  static Pki make() {
-    Pki p;
-    p.dir = scratch_dir();
-    std::string d = p.dir.string();
-    write_file(p.dir / "server.ext", "subjectAltName=DNS:localhost,DNS:sd.example.test\n"
-                                     "extendedKeyUsage=serverAuth\n");
-    write_file(p.dir / "client.ext", "extendedKeyUsage=clientAuth\n");
-    std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    std::string script =
-        "cd " + d + " && openssl req -x509" + key + " -keyout ca.key -out ca.crt -days 2 -subj /CN=sdscope-test-ca" +
-        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign" +
-        " && openssl req -x509" + key + " -keyout other.key -out other.crt -days 2 -subj /CN=other-ca" +
-        " && openssl req" + key + " -keyout server.key -out server.csr -subj /CN=localhost" +
-        " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2" +
-        " -extfile server.ext" + " && openssl req" + key +
-        " -keyout client.key -out client.csr -subj /CN=sdscope-client" +
-        " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2" +
-        " -extfile client.ext";
-    REQUIRE(std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0);
-    p.ca = (p.dir / "ca.crt").string();
-    p.other_ca = (p.dir / "other.crt").string();
-    p.server_cert = (p.dir / "server.crt").string();
-    p.server_key = (p.dir / "server.key").string();
-    p.client_cert = (p.dir / "client.crt").string();
-    p.client_key = (p.dir / "client.key").string();
-    return p;
-  }
 };
 
 std::unique_ptr<net::HttpClient> make_client(const net::HttpClientConfig& config) {

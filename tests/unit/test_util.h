@@ -2,6 +2,7 @@
 
 // Helpers shared by the unit tests.
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,5 +41,20 @@ SdResult decode_sd(std::string_view mechanism, std::string_view text);
 
 // The first error message without its position, or "" when there is none.
 std::string first_error(const SdResult& r);
+
+// A new empty directory under the system's temporary directory.
+std::filesystem::path scratch_dir();
+void write_file(const std::filesystem::path& path, const std::string& text);
+std::string read_text(const std::filesystem::path& path);
+
+// A CA, a server certificate for "localhost" and "sd.example.test" (not for
+// the IP 127.0.0.1, so server_name is needed), one for the IP 127.0.0.1 and
+// a client certificate, made once with the openssl CLI. Members are paths.
+struct Pki {
+  std::filesystem::path dir;
+  std::string ca, server_cert, server_key, loopback_cert, loopback_key, client_cert, client_key, other_ca;
+
+  static const Pki& get();
+};
 
 } // namespace sdscope::test
