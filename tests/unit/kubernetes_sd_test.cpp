@@ -110,6 +110,7 @@ public:
     m_failing_collection = collection;
   }
   std::string git_version = "v1.26.2"; // set before discovery starts
+  size_t page_size = 0;                 // > 0: lists are paged (limit/continue), as a real server may page them
 
   std::vector<std::string> requests() {
     std::lock_guard lock(m_mutex);
@@ -170,9 +171,17 @@ private:
           items.push_back(object);
         }
       }
-      res.set_content(json{{"kind", "List"}, {"apiVersion", "v1"},
-                           {"metadata", {{"resourceVersion", std::to_string(m_version)}}}, {"items", items}}
-                          .dump(),
+      json metadata = {{"resourceVersion", std::to_string(m_version)}};
+      if (page_size > 0) { // the continue token is the offset of the next page
+        size_t offset = req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
+        size_t total = items.size();
+        size_t end = std::min(total, offset + page_size);
+        items = json(std::vector<json>(items.begin() + static_cast<long>(offset), items.begin() + static_cast<long>(end)));
+        if (end < total) {
+          metadata["continue"] = std::to_string(end);
+        }
+      }
+      res.set_content(json{{"kind", "List"}, {"apiVersion", "v1"}, {"metadata", metadata}, {"items", items}}.dump(),
                       "application/json");
       return;
     }
@@ -710,6 +719,20 @@ TEST_SUITE("discovery::kubernetes") {
     CHECK(!group.labels.has("__meta_kubernetes_service_name"));
   }
 
+  TEST_CASE("kubernetes pod_group: IPv6 pod addresses are bracketed; a host network pod is a pod like any") {
+    json pod = pod_web_1();
+    pod["status"]["podIP"] = "fd00::5";
+    model::TargetGroup v6 = k8s::pod_group(pod);
+    CHECK(v6.labels.get("__meta_kubernetes_pod_ip") == "fd00::5");
+    REQUIRE(v6.targets.size() == 4);
+    CHECK(v6.targets[0].get("__address__") == "[fd00::5]:8080");
+    pod["spec"]["hostNetwork"] = true;
+    pod["status"]["podIP"] = "192.168.0.1"; // the node's address, as for every host network pod
+    model::TargetGroup host = k8s::pod_group(pod);
+    CHECK(host.labels.get("__meta_kubernetes_pod_ip") == host.labels.get("__meta_kubernetes_pod_host_ip"));
+    CHECK(host.targets[1].get("__address__") == "192.168.0.1:9090");
+  }
+
   TEST_CASE("kubernetes pod_group with attach_metadata.node: node name and labels when the node is known") {
     k8s::ObjectLookup nodes = lookup({{"n1", node_n1("a")}});
     model::TargetGroup group = k8s::pod_group(pod_web_1(), nodes);
@@ -772,6 +795,34 @@ TEST_SUITE("discovery::kubernetes") {
     auto d = config.make_discoverer({});
     REQUIRE(!d);
     CHECK(d.error().find("unable to load specified CA cert /nonexistent/ca.pem") == 0);
+  }
+
+  TEST_CASE("kubernetes discoverer: a paged list is followed through its continue tokens") {
+    FakeApi api("pods");
+    api.page_size = 2;
+    for (int i = 1; i <= 5; ++i) {
+      api.apply("ADDED", pod("ns1", "p" + std::to_string(i), "10.0.0." + std::to_string(i), 80));
+    }
+    Collector sink;
+    auto d = config_for(api, "pod").make_discoverer({});
+    REQUIRE_MESSAGE(d, (d ? "" : d.error()));
+    std::jthread runner([&](std::stop_token stop) { (*d)->run(stop, sink); });
+    REQUIRE(sink.wait([&] { return !sink.reports.empty(); }));
+    for (int i = 1; i <= 5; ++i) {
+      CHECK(sink.addresses("pod/ns1/p" + std::to_string(i)) ==
+            std::vector<std::string>{"10.0.0." + std::to_string(i) + ":80"});
+    }
+    runner.request_stop();
+    runner.join();
+    std::vector<std::string> lists;
+    for (const std::string& r : api.requests()) {
+      if (r.find("watch=true") == std::string::npos) {
+        lists.push_back(r);
+      }
+    }
+    CHECK(lists == std::vector<std::string>{"/prefix/api/v1/pods?limit=500&resourceVersion=0",
+                                            "/prefix/api/v1/pods?continue=2&limit=500",
+                                            "/prefix/api/v1/pods?continue=4&limit=500"});
   }
 
   TEST_CASE("kubernetes discoverer: pods are listed, then followed through the watch") {
