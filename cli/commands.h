@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config.h"
+#include "discovery/discoverer.h"
 
 namespace sdscope::cli {
 
@@ -76,6 +77,11 @@ std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text);
 
 // Whether the Prometheus feature flags include no-default-scrape-port.
 bool no_default_scrape_port(const std::vector<std::string>& features);
+
+// Discoverer settings from the environment: SDSCOPE_DNS_SERVER
+// ("host:port[,host:port...]") replaces the name servers of
+// /etc/resolv.conf for dns_sd, e.g. to try a config against a test server.
+discovery::DiscovererOptions discoverer_options_from_environment();
 
 class MechanismsCommand {
 public:

@@ -58,4 +58,12 @@ bool no_default_scrape_port(const std::vector<std::string>& features) {
   return std::find(features.begin(), features.end(), "no-default-scrape-port") != features.end();
 }
 
+discovery::DiscovererOptions discoverer_options_from_environment() {
+  discovery::DiscovererOptions options;
+  if (const char* servers = std::getenv("SDSCOPE_DNS_SERVER"); servers != nullptr && *servers != '\0') {
+    options.endpoints["dns"] = servers;
+  }
+  return options;
+}
+
 } // namespace sdscope::cli

@@ -163,7 +163,7 @@ int ExplainCommand::run() {
 
   // Find the target among what the job's discovery finds now.
   std::vector<std::unique_ptr<discovery::SdConfig>> owned;
-  discovery::Manager manager;
+  discovery::Manager manager(discoverer_options_from_environment());
   manager.start(scrape::discovery_of({*job}, owned));
   bool synced = manager.wait_synced(discovery::Manager::Clock::now() + *timeout);
   auto groups = manager.groups();

@@ -116,7 +116,7 @@ int TargetsCommand::run() {
   }
 
   std::vector<std::unique_ptr<discovery::SdConfig>> owned;
-  discovery::Manager manager;
+  discovery::Manager manager(discoverer_options_from_environment());
   manager.start(scrape::discovery_of(jobs, owned));
   auto deadline = discovery::Manager::Clock::now() + *timeout;
   bool all_synced = isatty(2) != 0 ? wait_with_progress(manager, deadline) : manager.wait_synced(deadline);

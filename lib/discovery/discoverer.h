@@ -42,8 +42,9 @@ public:
 
 // Settings that do not come from the config file.
 struct DiscovererOptions {
-  // Base URLs replacing a mechanism's fixed API endpoint, by mechanism name;
-  // only tests set them (for mechanisms whose config has no endpoint field).
+  // Base URLs replacing a mechanism's fixed API endpoint, by mechanism name,
+  // for mechanisms whose config has no endpoint field; for "dns", the name
+  // servers ("host:port,...") used instead of resolv.conf's.
   std::map<std::string, std::string> endpoints;
 };
 
