@@ -203,7 +203,8 @@ private:
 };
 
 // utilversion.ParseSemantic of gitVersion ("v1.26.2", pre-release and
-// build suffixes allowed), then AtLeast(v1.<min_minor>.0).
+// build suffixes allowed), then v2.45's test: major >= 1 and minor >=
+// min_minor, each on its own (so v2.0.0 is "older" than v1.19.0).
 Result<bool> at_least(const std::string& git_version, int min_minor) {
   std::string_view rest = git_version;
   if (util::starts_with(rest, "v")) {
@@ -230,14 +231,7 @@ Result<bool> at_least(const std::string& git_version, int min_minor) {
   if (!rest.empty() && rest[0] != '-' && rest[0] != '+') {
     return fail("illegal version string " + util::go_quote(git_version));
   }
-  bool pre_release = !rest.empty() && rest[0] == '-';
-  if (parts[0] != 1) {
-    return parts[0] > 1;
-  }
-  if (parts[1] != min_minor) {
-    return parts[1] > min_minor;
-  }
-  return parts[2] > 0 || !pre_release;
+  return parts[0] >= 1 && parts[1] >= min_minor;
 }
 
 class Discovery : public Discoverer, public InformerEvents {

@@ -752,6 +752,7 @@ TEST_SUITE("discovery::kubernetes") {
                     {"spec", {{"rules", {{{"host", "web.example.com"}}}}}}};
     {
       FakeApi api("ingresses", "/apis/networking.k8s.io/v1");
+      api.git_version = "v1.19.0-rc.1+k3s1"; // a pre-release of 1.19 counts as 1.19
       api.apply("ADDED", ingress);
       Collector sink;
       Running running(config_for(api, "ingress"), sink);
@@ -765,7 +766,7 @@ TEST_SUITE("discovery::kubernetes") {
     }
     {
       FakeApi api("ingresses", "/apis/networking.k8s.io/v1beta1");
-      api.git_version = "v1.18.9";
+      api.git_version = "v2.0.0"; // v2.45 compares major and minor each on its own: minor 0 < 19
       api.apply("ADDED", ingress);
       Collector sink;
       Running running(config_for(api, "ingress"), sink);
