@@ -273,7 +273,7 @@ void Informer::run(std::stop_token stop, const Timing& timing) {
     backoff = std::min(backoff * 2, timing.backoff_max);
     return sleep_for(stop, wait);
   };
-  std::string list_failure = "failed to list " + std::string(m_resource.go_type) + ": ";
+  std::string list_failure = "failed to list " + m_go_type + ": ";
   ListMode mode = ListMode::initial;
   while (!stop.stop_requested()) {
     tl::expected<std::vector<std::string>, ListError> listed = list(stop, mode);
@@ -309,7 +309,7 @@ void Informer::run(std::stop_token stop, const Timing& timing) {
         continue;
       }
       if (end != WatchEnd::gone) {
-        m_owner.failed(m_index, "watch of " + std::string(m_resource.go_type) + " ended with: " + error);
+        m_owner.failed(m_index, "watch of " + m_go_type + " ended with: " + error);
       }
       break;
     }

@@ -90,16 +90,19 @@ class Informer {
 public:
   Informer(InformerEvents& owner, size_t index, const Resource& resource, std::string url,
            std::map<std::string, std::string> selectors, std::unique_ptr<net::HttpClient> client)
-      : m_owner(owner), m_index(index), m_resource(resource), m_url(std::move(url)),
+      : m_owner(owner), m_index(index), m_resource(resource), m_go_type(resource.go_type), m_url(std::move(url)),
         m_selectors(std::move(selectors)), m_client(std::move(client)) {}
 
   void run(std::stop_token stop, const Timing& timing);
   const ObjectStore& store() const { return m_store; }
   const Resource& resource() const { return m_resource; }
-  // Puts the probed API path in place of the resource's default one.
+  // Puts the probed API path in place of the resource's default one, and
+  // its version into the Go type of error texts ("*v1beta1.EndpointSlice").
   void use_api_path(std::string_view from, std::string_view to) {
     if (size_t at = m_url.rfind(from); at != std::string::npos) {
       m_url.replace(at, from.size(), to);
+      std::string_view version = to.substr(to.rfind('/') + 1);
+      m_go_type = "*" + std::string(version) + m_go_type.substr(m_go_type.find('.'));
     }
   }
 
@@ -129,7 +132,8 @@ private:
   InformerEvents& m_owner;
   size_t m_index;
   const Resource& m_resource;
-  std::string m_url; // the collection
+  std::string m_go_type; // for error texts, "*v1.Pod"
+  std::string m_url;     // the collection
   std::map<std::string, std::string> m_selectors;
   std::unique_ptr<net::HttpClient> m_client;
   ObjectStore m_store;

@@ -1048,6 +1048,15 @@ TEST_SUITE("discovery::kubernetes") {
       CHECK(sink.wait([&] {
         return sink.latest["endpointslice/ns1/web-x1"].labels.get("__meta_kubernetes_service_label_tier") == "front";
       }));
+
+      // Errors name the Go type of the version in use.
+      FakeApi failing(Collections{{api_path, "endpointslices"}, {"/api/v1", "services"}, {"/api/v1", "pods"}});
+      failing.git_version = git_version;
+      failing.set_failing(500, "endpointslices");
+      Collector failed;
+      Running failing_run(config_for(failing, "endpointslice"), failed);
+      REQUIRE(failed.wait([&] { return !failed.reports.empty(); }));
+      CHECK(failed.reports[0].find("failed to list *" + std::string(version) + ".EndpointSlice: ") == 0);
     }
   }
 
