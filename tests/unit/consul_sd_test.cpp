@@ -15,6 +15,8 @@
 
 #include "discovery/consul.h"
 #include "discovery/consul_api.h"
+#include "test_util.h"
+#include "loopback_server.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
@@ -91,12 +93,7 @@ public:
       }
       reply(res, body.dump());
     });
-    m_port = m_server.bind_to_any_port("127.0.0.1");
-    REQUIRE(m_port > 0);
-    m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    while (!m_server.is_running()) {
-      std::this_thread::sleep_for(1ms);
-    }
+    m_port = m_serving.start(m_server);
   }
   ~FakeConsul() {
     {
@@ -104,8 +101,7 @@ public:
       m_closing = true;
       m_changed.notify_all();
     }
-    m_server.stop();
-    m_thread.join();
+    m_serving.stop();
   }
 
   std::string server() const { return "127.0.0.1:" + std::to_string(m_port); }
@@ -197,8 +193,8 @@ private:
   std::vector<std::string> m_tokens;
   std::vector<std::string> m_authorizations;
   httplib::Server m_server;
+  test::LoopbackServer m_serving;
   int m_port = 0;
-  std::thread m_thread;
 };
 
 nlohmann::json instance(const std::string& service, const std::string& id, const std::string& node, int port,
@@ -275,29 +271,10 @@ template <class Pred> bool eventually(Pred pred, std::chrono::milliseconds limit
   return true;
 }
 
-// Runs a discoverer on its own thread until destroyed.
-class Running {
-public:
-  Running(const consul::Config& config, Collector& sink) {
-    auto d = consul::make_discovery(config, consul::Timing{50ms});
-    REQUIRE_MESSAGE(d, (d ? "" : d.error()));
-    m_discoverer = std::move(*d);
-    m_thread = std::jthread([this, &sink](std::stop_token stop) { m_discoverer->run(stop, sink); });
-  }
-  ~Running() { stop(); }
-  // Returns how long the discoverer took to return.
-  std::chrono::milliseconds stop() {
-    auto start = std::chrono::steady_clock::now();
-    if (m_thread.joinable()) {
-      m_thread.request_stop();
-      m_thread.join();
-    }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  }
-
-private:
-  std::unique_ptr<discovery::Discoverer> m_discoverer;
-  std::jthread m_thread;
+// Runs a discoverer with short retry pauses on its own thread until destroyed.
+struct Running : test::RunningDiscoverer {
+  Running(const consul::Config& config, Collector& sink)
+      : RunningDiscoverer(consul::make_discovery(config, consul::Timing{50ms}), sink) {}
 };
 
 consul::Config config_for(const FakeConsul& fx) {

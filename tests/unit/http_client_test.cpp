@@ -14,6 +14,7 @@
 #include <doctest/doctest.h>
 
 #include "net/http_client.h"
+#include "loopback_server.h"
 #include "test_util.h"
 
 using namespace sdscope;
@@ -32,19 +33,9 @@ public:
   ~Fixture() { stop(); }
   void start() {
     server.set_keep_alive_timeout(1);
-    port = server.bind_to_any_port("127.0.0.1");
-    REQUIRE(port > 0);
-    m_thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) { // stop() before this would be lost
-      std::this_thread::sleep_for(1ms);
-    }
+    port = m_serving.start(server);
   }
-  void stop() {
-    if (m_thread.joinable()) {
-      server.stop();
-      m_thread.join();
-    }
-  }
+  void stop() { m_serving.stop(); }
   std::string url(const std::string& path) const {
     return std::string(std::is_same_v<ServerT, httplib::Server> ? "http" : "https") + "://127.0.0.1:" +
            std::to_string(port) + path;
@@ -54,7 +45,7 @@ public:
   int port = 0;
 
 private:
-  std::thread m_thread;
+  test::LoopbackServer m_serving;
 };
 
 std::unique_ptr<net::HttpClient> make_client(const net::HttpClientConfig& config) {

@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "discovery/http.h"
+#include "loopback_server.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
@@ -21,21 +22,9 @@ namespace {
 // A cpp-httplib server on 127.0.0.1 and an ephemeral port.
 class SdFixture {
 public:
-  SdFixture() = default;
-  ~SdFixture() {
-    server.stop();
-    if (m_thread.joinable()) {
-      m_thread.join();
-    }
-  }
   void start() {
     server.set_keep_alive_timeout(1);
-    port = server.bind_to_any_port("127.0.0.1");
-    REQUIRE(port > 0);
-    m_thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) {
-      std::this_thread::sleep_for(1ms);
-    }
+    port = m_serving.start(server);
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
 
@@ -43,7 +32,7 @@ public:
   int port = 0;
 
 private:
-  std::thread m_thread;
+  test::LoopbackServer m_serving;
 };
 
 net::HttpResponse json_response(std::string body, std::string content_type = "application/json") {

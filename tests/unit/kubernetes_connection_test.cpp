@@ -17,6 +17,7 @@
 
 #include "discovery/kubernetes.h"
 #include "discovery/kubernetes_discovery.h"
+#include "loopback_server.h"
 #include "test_util.h"
 #include "util/base64.h"
 
@@ -43,17 +44,11 @@ public:
     m_server.Get(R"(/api/v1(?:/namespaces/([^/]+))?/pods)",
                  [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); });
     m_server.set_keep_alive_timeout(1);
-    m_port = m_server.bind_to_any_port("127.0.0.1");
-    REQUIRE(m_port > 0);
-    m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    while (!m_server.is_running()) {
-      std::this_thread::sleep_for(1ms);
-    }
+    m_port = m_serving.start(m_server);
   }
   ~TlsApi() {
     m_shutdown = true;
-    m_server.stop();
-    m_thread.join();
+    m_serving.stop();
   }
 
   std::string url() const { return "https://127.0.0.1:" + std::to_string(m_port); }
@@ -122,8 +117,8 @@ private:
   }
 
   httplib::SSLServer m_server;
+  test::LoopbackServer m_serving;
   int m_port = 0;
-  std::thread m_thread;
   std::atomic<bool> m_shutdown = false;
   std::mutex m_mutex;
   std::vector<Request> m_requests;
@@ -161,20 +156,12 @@ private:
 };
 
 // Runs a discoverer until destroyed; the first report must be "synced".
-class Running {
-public:
-  Running(const k8s::Config& config, const k8s::InClusterEnvironment& in_cluster, Recorder& sink) {
-    auto made = k8s::make_discovery(config, k8s::Timing{20ms, 100ms, false, 50ms}, in_cluster);
-    REQUIRE_MESSAGE(made, (made ? "" : made.error()));
-    m_discoverer = std::move(*made);
-    m_thread = std::jthread([this, &sink](std::stop_token stop) { m_discoverer->run(stop, sink); });
+struct Running : test::RunningDiscoverer {
+  Running(const k8s::Config& config, const k8s::InClusterEnvironment& in_cluster, Recorder& sink)
+      : RunningDiscoverer(k8s::make_discovery(config, k8s::Timing{20ms, 100ms, false, 50ms}, in_cluster), sink) {
     REQUIRE(sink.wait_for_report());
     CHECK_MESSAGE(sink.reports[0] == "", sink.reports[0]);
   }
-
-private:
-  std::unique_ptr<discovery::Discoverer> m_discoverer;
-  std::jthread m_thread; // declared last: stops before the discoverer goes
 };
 
 std::string base64(std::string_view data) {
@@ -315,11 +302,8 @@ TEST_SUITE("discovery::kubernetes") {
       seen_authorization = req.get_header_value("Authorization");
       res.status = 500;
     });
-    int port = plain.bind_to_any_port("127.0.0.1");
-    std::thread server_thread([&] { plain.listen_after_bind(); });
-    while (!plain.is_running()) { // stop() before this would be lost
-      std::this_thread::sleep_for(1ms);
-    }
+    test::LoopbackServer serving;
+    int port = serving.start(plain);
     write_file(dir / "kubeconfig", kubeconfig_text("    server: 127.0.0.1:" + std::to_string(port) + "\n",
                                                    "    token: secret-token\n    exec: {command: x}\n"));
     auto made = k8s::make_discovery(kubeconfig_config(dir / "kubeconfig"), k8s::Timing{20ms, 100ms, false, 50ms},
@@ -331,8 +315,7 @@ TEST_SUITE("discovery::kubernetes") {
       REQUIRE(plain_sink.wait_for_report());
     }
     made->reset(); // closes the kept-alive connection the server would wait for
-    plain.stop();
-    server_thread.join();
+    serving.stop();
     CHECK(seen_authorization.empty());
   }
 

@@ -17,6 +17,8 @@
 #include "discovery/kubernetes.h"
 #include "discovery/kubernetes_discovery.h"
 #include "discovery/kubernetes_roles.h"
+#include "test_util.h"
+#include "loopback_server.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
@@ -55,12 +57,7 @@ public:
       res.set_content(json{{"major", "1"}, {"gitVersion", git_version}}.dump(), "application/json");
     });
     m_server.set_keep_alive_timeout(1);
-    m_port = m_server.bind_to_any_port("127.0.0.1");
-    REQUIRE(m_port > 0);
-    m_thread = std::thread([this] { m_server.listen_after_bind(); });
-    while (!m_server.is_running()) {
-      std::this_thread::sleep_for(1ms);
-    }
+    m_port = m_serving.start(m_server);
   }
   ~FakeApi() {
     {
@@ -68,8 +65,7 @@ public:
       m_shutdown = true;
     }
     m_changed.notify_all();
-    m_server.stop();
-    m_thread.join();
+    m_serving.stop();
   }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/prefix/"; }
@@ -223,8 +219,8 @@ private:
 
   std::string m_default;
   httplib::Server m_server;
+  test::LoopbackServer m_serving;
   int m_port = 0;
-  std::thread m_thread;
   std::mutex m_mutex;
   std::condition_variable m_changed;
   std::map<std::string, std::map<std::string, json>> m_objects; // by collection, then key
@@ -354,28 +350,10 @@ k8s::Config config_for(const FakeApi& api, const std::string& role) {
   return config;
 }
 
-// Runs a discoverer on its own thread until destroyed.
-class Running {
-public:
-  Running(const k8s::Config& config, Collector& sink) {
-    auto d = k8s::make_discovery(config, k8s::Timing{20ms, 100ms, false, 50ms});
-    REQUIRE_MESSAGE(d, (d ? "" : d.error()));
-    m_discoverer = std::move(*d);
-    m_thread = std::jthread([this, &sink](std::stop_token stop) { m_discoverer->run(stop, sink); });
-  }
-  ~Running() { stop(); }
-  std::chrono::milliseconds stop() {
-    auto start = std::chrono::steady_clock::now();
-    if (m_thread.joinable()) {
-      m_thread.request_stop();
-      m_thread.join();
-    }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  }
-
-private:
-  std::unique_ptr<discovery::Discoverer> m_discoverer;
-  std::jthread m_thread;
+// Runs a discoverer with short retry pauses on its own thread until destroyed.
+struct Running : test::RunningDiscoverer {
+  Running(const k8s::Config& config, Collector& sink)
+      : RunningDiscoverer(k8s::make_discovery(config, k8s::Timing{20ms, 100ms, false, 50ms}), sink) {}
 };
 
 } // namespace

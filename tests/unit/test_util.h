@@ -2,15 +2,19 @@
 
 // Helpers shared by the unit tests.
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "discovery/discoverer.h"
 #include "discovery/registry.h"
+#include "util/result.h"
 #include "yaml/decode.h"
 
 namespace sdscope::test {
@@ -55,6 +59,31 @@ struct Pki {
   std::string ca, server_cert, server_key, loopback_cert, loopback_key, client_cert, client_key, other_ca;
 
   static const Pki& get();
+};
+
+// Runs a discoverer, reporting to sink, on its own thread until stopped or
+// destroyed; made must hold a discoverer.
+class RunningDiscoverer {
+public:
+  RunningDiscoverer(Result<std::unique_ptr<discovery::Discoverer>> made, discovery::Sink& sink) {
+    REQUIRE_MESSAGE(made, (made ? "" : made.error()));
+    m_discoverer = std::move(*made);
+    m_thread = std::jthread([this, &sink](std::stop_token stop) { m_discoverer->run(stop, sink); });
+  }
+  ~RunningDiscoverer() { stop(); }
+  // Returns how long the discoverer took to return.
+  std::chrono::milliseconds stop() {
+    auto start = std::chrono::steady_clock::now();
+    if (m_thread.joinable()) {
+      m_thread.request_stop();
+      m_thread.join();
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  }
+
+private:
+  std::unique_ptr<discovery::Discoverer> m_discoverer;
+  std::jthread m_thread; // declared last: stops before the discoverer goes
 };
 
 } // namespace sdscope::test
