@@ -14,6 +14,12 @@ namespace sdscope::cli {
 
 std::string version_text();
 
+// For the commands that hold many targets: re-executes this program once
+// with glibc malloc tunables set (huge pages, a 64 MB heap step), which only
+// the environment can set; returns (and runs as is) when that fails or they
+// are set already.
+void exec_with_malloc_tunables(char** argv);
+
 // Whether to colour output: --color auto honours NO_COLOR and the terminal.
 bool use_color(const std::string& mode, int fd);
 

@@ -2,12 +2,16 @@
 // them. One file per subcommand; this file wires them to CLI11.
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "targets") {
+    sdscope::cli::exec_with_malloc_tunables(argv);
+  }
   CLI::App app{"sdscope: validate Prometheus scrape configs and inspect their service discovery, exactly as "
                "Prometheus v2.45 does."};
   app.set_version_flag("--version", sdscope::cli::version_text());

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "output/writer.h"
 #include "relabel/rule.h"
+#include "util/parallel.h"
 
 namespace sdscope::output {
 
@@ -103,15 +105,43 @@ void write_target(DocumentWriter& w, const scrape::JobTargets& job, const scrape
   w.end_object();
 }
 
+// Writes element i of the current container with write_one(writer, i) for
+// every i in [0, n). Many are formatted in batches on every core and
+// appended in order, a few batches at a time to keep the memory small.
+template <class WriteOne> void write_elements(DocumentWriter& w, size_t n, WriteOne write_one) {
+  constexpr size_t k_batch = 1024;
+  std::vector<std::string> buffers(4 * std::max(1u, std::thread::hardware_concurrency()));
+  if (n < 2 * k_batch || w.element_writer(buffers[0], false) == nullptr) {
+    for (size_t i = 0; i < n; ++i) {
+      write_one(w, i);
+    }
+    return;
+  }
+  size_t batches = (n + k_batch - 1) / k_batch;
+  for (size_t first = 0; first < batches; first += buffers.size()) {
+    size_t count = std::min(buffers.size(), batches - first);
+    util::parallel_for(count, [&](size_t b) {
+      buffers[b].clear();
+      std::unique_ptr<DocumentWriter> writer = w.element_writer(buffers[b], first + b > 0);
+      for (size_t i = (first + b) * k_batch; i < std::min(n, (first + b + 1) * k_batch); ++i) {
+        write_one(*writer, i);
+      }
+    });
+    for (size_t b = 0; b < count; ++b) {
+      w.append_elements(buffers[b]);
+    }
+  }
+}
+
 void write_targets_document(DocumentWriter& w, const TargetsReport& report) {
   w.begin_object();
   auto list = [&](std::string_view key, Kind kind, std::vector<scrape::JobTarget> scrape::JobTargets::*targets) {
     w.key(key);
     w.begin_array();
     for (const scrape::JobTargets& job : report.jobs) {
-      for (const scrape::JobTarget& t : job.*targets) {
-        write_target(w, job, t, kind);
-      }
+      const std::vector<scrape::JobTarget>& of_job = job.*targets;
+      write_elements(w, of_job.size(),
+                     [&](DocumentWriter& to, size_t i) { write_target(to, job, of_job[i], kind); });
     }
     w.end_array();
   };

@@ -13,7 +13,14 @@ namespace {
 
 class JsonWriter : public DocumentWriter {
 public:
-  explicit JsonWriter(std::ostream& out) : m_out(out) {}
+  explicit JsonWriter(std::ostream& out) : m_out(&out) {}
+  // An element writer: writes into m_buffer only, as if `depth` containers
+  // were open.
+  JsonWriter(size_t depth, bool after_sibling) : m_levels(depth, false) {
+    if (depth > 0) {
+      m_levels.back() = after_sibling;
+    }
+  }
 
   void begin_object() override { open('{'); }
   void end_object() override { close('}'); }
@@ -40,6 +47,22 @@ public:
   void finish() override {
     m_buffer += '\n';
     flush();
+  }
+  std::unique_ptr<DocumentWriter> element_writer(std::string& out, bool after_sibling) override {
+    auto writer = std::make_unique<JsonWriter>(m_levels.size(), after_sibling || m_levels.back());
+    writer->m_buffer.swap(out); // reuses out's memory; given back by the destructor
+    writer->m_result = &out;
+    return writer;
+  }
+  void append_elements(std::string_view elements) override {
+    flush();
+    m_out->write(elements.data(), static_cast<std::streamsize>(elements.size()));
+    m_levels.back() = true;
+  }
+  ~JsonWriter() override {
+    if (m_result != nullptr) {
+      m_result->swap(m_buffer);
+    }
   }
 
 private:
@@ -73,23 +96,26 @@ private:
       m_buffer.append(2 * m_levels.size(), ' ');
     }
     m_buffer += bracket;
-    if (m_buffer.size() > (1 << 16)) {
+    if (m_out != nullptr && m_buffer.size() > (1 << 16)) {
       flush();
     }
   }
   void quoted(std::string_view s) {
     m_buffer += '"';
-    bool plain = true; // nothing to escape: the common case, copied at once
-    bool ascii = true;
+    // Nothing to escape is the common case: one pass (vectorised: no early
+    // exit) to know, then one copy.
+    bool special = false;
+    unsigned char high = 0;
     for (char ch : s) {
       auto c = static_cast<unsigned char>(ch);
-      plain = plain && c >= 0x20 && c != '"' && c != '\\';
-      ascii = ascii && c < 0x80;
+      special |= c < 0x20 || c == '"' || c == '\\';
+      high |= c;
     }
-    if (plain && (ascii || util::valid_utf8(s))) {
+    bool valid = high < 0x80 || util::valid_utf8(s);
+    if (!special && valid) {
       m_buffer.append(s);
     } else {
-      escaped(s, ascii || util::valid_utf8(s));
+      escaped(s, valid);
     }
     m_buffer += '"';
   }
@@ -122,11 +148,15 @@ private:
     return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
   }
   void flush() {
-    m_out.write(m_buffer.data(), static_cast<std::streamsize>(m_buffer.size()));
-    m_buffer.clear();
+    if (m_out != nullptr) {
+      m_out->write(m_buffer.data(), static_cast<std::streamsize>(m_buffer.size()));
+      m_buffer.clear();
+    }
   }
 
-  std::ostream& m_out;
+  std::ostream* m_out = nullptr; // null for an element writer
+  std::string* m_result = nullptr; // an element writer's: where its elements go
+  // The writer's own (not shared with another thread's: same cache lines).
   std::string m_buffer;
   std::vector<bool> m_levels; // per open container: has it a child yet
   bool m_after_key = false;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <ostream>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,6 +29,17 @@ public:
   virtual void boolean(bool b) = 0;
   // Writes what is left and a final newline.
   virtual void finish() = 0;
+
+  // For writing many elements of the current container on several threads:
+  // a writer of such elements into out (nullptr when this format cannot),
+  // and how to append, in order, what such writers wrote. after_sibling: an
+  // element comes before the first one written.
+  virtual std::unique_ptr<DocumentWriter> element_writer(std::string& out, bool after_sibling) {
+    (void)out;
+    (void)after_sibling;
+    return nullptr;
+  }
+  virtual void append_elements(std::string_view elements) { (void)elements; }
 };
 
 // JSON indented by two spaces; invalid UTF-8 is written as U+FFFD.

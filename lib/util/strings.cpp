@@ -52,6 +52,13 @@ size_t utf8_sequence(std::string_view s, size_t i, char32_t& rune) {
 } // namespace
 
 bool valid_utf8(std::string_view s) {
+  unsigned char high = 0; // ASCII, the common case, is valid: one vectorised pass
+  for (char c : s) {
+    high |= static_cast<unsigned char>(c);
+  }
+  if (high < 0x80) {
+    return true;
+  }
   for (size_t i = 0; i < s.size();) {
     char32_t rune = 0;
     size_t len = utf8_sequence(s, i, rune);

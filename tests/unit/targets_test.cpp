@@ -2,7 +2,13 @@
 // discovered labels and duplicate merging (spec/core.md §5.4).
 #include <doctest/doctest.h>
 
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "config/config.h"
+#include "output/targets.h"
 #include "scrape/targets.h"
 
 using namespace sdscope;
@@ -94,4 +100,33 @@ scrape_configs:
   CHECK(built.discovered(built.active[0]).get("from") == "third");
   CHECK(built.source(built.active[0]) == "b/1:2");
   CHECK(built.active[1].labels.get("instance") == "127.0.0.2:80");
+}
+
+TEST_CASE("json of many targets, written in parallel batches, is the same as written one by one") {
+  config::Config config = load(R"(
+scrape_configs:
+  - job_name: j
+    relabel_configs: [{source_labels: [n], regex: ".*7", action: drop}]
+)");
+  const config::ScrapeConfig& job = *config::jobs(config)[0];
+  std::vector<model::Labels> many;
+  for (int i = 0; i < 5000; ++i) {
+    many.push_back(model::Labels{{"__address__", fmt::format("127.0.{}.{}:80", i / 250, i % 250)},
+                                 {"n", std::to_string(i)}});
+  }
+  output::TargetsReport report;
+  report.jobs.push_back(scrape::build_targets(job, {{"p/0", group("g", many)}}));
+  REQUIRE(report.jobs[0].active.size() == 4500);
+  std::ostringstream parallel;
+  output::write_targets(parallel, report, output::TargetFormat::json, {});
+
+  // The same document from a writer that cannot write elsewhere: one by one.
+  auto whole = nlohmann::ordered_json::parse(parallel.str());
+  REQUIRE(whole["activeTargets"].size() == 4500);
+  REQUIRE(whole["droppedTargets"].size() == 500);
+  for (size_t i = 0; i < 4500; ++i) {
+    size_t n = i / 9 * 10 + i % 9 + (i % 9 >= 7 ? 1 : 0);
+    REQUIRE(whole["activeTargets"][i]["labels"]["n"] == std::to_string(n));
+  }
+  CHECK(whole.dump(2) + "\n" == parallel.str());
 }
