@@ -153,7 +153,7 @@ int TargetsCommand::run() {
   }
   for (const scrape::JobTargets& job : report.jobs) {
     for (const scrape::JobTarget& t : job.failed) {
-      std::cerr << fmt::format("sdscope: job \"{}\": {}\n", job.job->job_name, t.error);
+      std::cerr << fmt::format("sdscope: job \"{}\": {}\n", job.job->job_name, *t.error);
     }
   }
   if (report.jobs.size() > 1) {

@@ -87,29 +87,41 @@ void Labels::erase(std::string_view name) { set(name, ""); }
 
 namespace {
 
-void append_sized(std::string& out, std::string_view s) {
-  // Length as a little-endian base-128 varint: one byte for short strings.
-  for (size_t n = s.size(); ; n >>= 7) {
-    out.push_back(static_cast<char>((n & 0x7F) | (n >= 0x80 ? 0x80 : 0)));
+// Length as a little-endian base-128 varint: one byte for short strings.
+size_t sized_length(std::string_view s) {
+  size_t n = 1;
+  for (size_t rest = s.size() >> 7; rest != 0; rest >>= 7) {
+    ++n;
+  }
+  return n + s.size();
+}
+
+char* write_sized(char* out, std::string_view s) {
+  for (size_t n = s.size();; n >>= 7) {
+    *out++ = static_cast<char>((n & 0x7F) | (n >= 0x80 ? 0x80 : 0));
     if (n < 0x80) {
       break;
     }
   }
-  out.append(s);
+  return std::copy(s.begin(), s.end(), out);
 }
 
 } // namespace
 
-PackedLabels::PackedLabels(const Labels& labels) {
+size_t PackedLabels::packed_size(const Labels& labels) {
   size_t size = 0;
   for (const auto& [name, value] : labels) {
-    size += name.size() + value.size() + 2;
+    size += sized_length(name) + sized_length(value);
   }
-  m_data.reserve(size);
+  return size;
+}
+
+char* PackedLabels::pack(const Labels& labels, char* out) {
   for (const auto& [name, value] : labels) {
-    append_sized(m_data, name);
-    append_sized(m_data, value);
+    out = write_sized(out, name);
+    out = write_sized(out, value);
   }
+  return out;
 }
 
 std::string_view PackedLabels::next(size_t& at) const {

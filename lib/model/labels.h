@@ -76,13 +76,20 @@ private:
   std::vector<Pair> m_pairs;
 };
 
-// A label set kept in one string (each name and value preceded by its
-// length), for holding many targets: a few hundred bytes per target instead
-// of two heap strings per label.
+// A label set packed into bytes someone else owns (each name and value
+// preceded by its length), for holding many targets: a few hundred bytes
+// per target in one buffer instead of two heap strings per label.
 class PackedLabels {
 public:
   PackedLabels() = default;
-  explicit PackedLabels(const Labels& labels);
+  // The labels packed at packed (as pack() wrote them); the bytes must
+  // outlive this.
+  explicit PackedLabels(std::string_view packed) : m_data(packed) {}
+  // How many bytes pack() writes for labels.
+  static size_t packed_size(const Labels& labels);
+  // Writes labels at out, which has room for packed_size(labels) bytes;
+  // returns the end.
+  static char* pack(const Labels& labels, char* out);
 
   Labels unpack() const;
   std::string_view get(std::string_view name) const;
@@ -95,12 +102,12 @@ public:
       fn(name, value);
     }
   }
-  size_t hash() const { return std::hash<std::string>()(m_data); }
-  bool operator==(const PackedLabels&) const = default;
+  size_t hash() const { return std::hash<std::string_view>()(m_data); }
+  bool operator==(const PackedLabels& o) const { return m_data == o.m_data; }
 
 private:
   std::string_view next(size_t& at) const;
-  std::string m_data;
+  std::string_view m_data;
 };
 
 // A group of targets from one source of one provider (targetgroup.Group).

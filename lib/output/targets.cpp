@@ -100,14 +100,14 @@ void write_target(DocumentWriter& w, const scrape::JobTargets& job, const scrape
     w.end_object();
   } else if (kind == Kind::failed) {
     w.key("error");
-    w.string(t.error);
+    w.string(*t.error);
   }
   w.end_object();
 }
 
 // Writes element i of the current container with write_one(writer, i) for
 // every i in [0, n). Many are formatted in batches on every core and
-// appended in order, a few batches at a time to keep the memory small.
+// appended in order, a round of batches at a time to keep the memory small.
 template <class WriteOne> void write_elements(DocumentWriter& w, size_t n, WriteOne write_one) {
   constexpr size_t k_batch = 1024;
   std::vector<std::string> buffers(4 * std::max(1u, std::thread::hardware_concurrency()));
@@ -342,7 +342,7 @@ private:
         table.push_back({std::string(job.discovered(t).get("__address__")), "(dropped)", std::move(why)});
       }
       for (const scrape::JobTarget& t : job.failed) {
-        table.push_back({std::string(job.discovered(t).get("__address__")), "(failed)", t.error});
+        table.push_back({std::string(job.discovered(t).get("__address__")), "(failed)", *t.error});
       }
     }
     if (table.empty()) {

@@ -4,6 +4,10 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <openssl/evp.h>
@@ -493,6 +497,19 @@ struct Scratch {
   std::string target;
   std::string value;
   std::vector<std::pair<std::string, std::string>> renamed; // labelmap: new name, value
+
+  // Label names recur from target to target: the verdict of each regex of
+  // labelmap, labeldrop and labelkeep on the names it saw (bounded). The
+  // regex is held, so its address cannot be reused by another.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  struct NameVerdicts {
+    std::shared_ptr<const re2::RE2> re;
+    std::unordered_map<std::string, bool, NameHash, std::equal_to<>> matches;
+  };
+  std::vector<NameVerdicts> name_verdicts;
 };
 
 Scratch& scratch() {
@@ -518,6 +535,29 @@ bool search(const re2::RE2& re, std::string_view text, size_t start, int n, Scra
 
 bool matches(const re2::RE2& re, std::string_view text) {
   return re.Match(piece(text), 0, text.size(), re2::RE2::UNANCHORED, nullptr, 0);
+}
+
+// matches() for a label name, remembered.
+bool name_matches(const std::shared_ptr<const re2::RE2>& re, std::string_view name, Scratch& s) {
+  constexpr size_t k_regexes = 16;
+  constexpr size_t k_names = 4096;
+  auto known = std::find_if(s.name_verdicts.begin(), s.name_verdicts.end(),
+                            [&](const Scratch::NameVerdicts& v) { return v.re == re; });
+  if (known == s.name_verdicts.end()) {
+    if (s.name_verdicts.size() == k_regexes) {
+      s.name_verdicts.clear();
+    }
+    s.name_verdicts.push_back({re, {}});
+    known = s.name_verdicts.end() - 1;
+  }
+  if (auto it = known->matches.find(name); it != known->matches.end()) {
+    return it->second;
+  }
+  bool verdict = matches(*re, name);
+  if (known->matches.size() < k_names) {
+    known->matches.emplace(name, verdict);
+  }
+  return verdict;
 }
 
 void replace_all_to(std::string& out, const re2::RE2& re, std::string_view src, std::string_view repl,
@@ -571,10 +611,17 @@ const EVP_MD* md5() {
 
 // hashmod: MD5 bytes 8..15 as a big-endian uint64, modulo m.
 uint64_t hash_mod(std::string_view value, uint64_t modulus) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+  // One context per thread, reset per digest: EVP_Digest's own allocation
+  // and set-up cost more than hashing a short label value.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE] = {};
   unsigned int length = 0;
   const char* data = value.data() == nullptr ? "" : value.data();
-  EVP_Digest(data, value.size(), digest, &length, md5(), nullptr);
+  if (!context || EVP_DigestInit_ex(context.get(), md5(), nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), data, value.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), digest, &length) != 1) {
+    EVP_Digest(data, value.size(), digest, &length, md5(), nullptr);
+  }
   uint64_t v = 0;
   for (size_t i = 8; i < 16; ++i) {
     v = (v << 8) | digest[i];
@@ -636,7 +683,7 @@ void labelmap(const Rule& rule, model::Labels& labels, Scratch& s) {
   // setting labels moves the pairs around.
   s.renamed.clear();
   for (const auto& [name, value] : labels) {
-    if (matches(re, name)) {
+    if (name_matches(rule.regex.re, name, s)) {
       std::string renamed;
       replace_all_to(renamed, re, name, rule.replacement, s);
       s.renamed.emplace_back(std::move(renamed), value);
@@ -729,10 +776,10 @@ ApplyResult apply(std::span<const Rule> rules, model::Labels& labels) {
     }
     case Action::labelmap: labelmap(rule, labels, s); break;
     case Action::labeldrop:
-      labels.erase_if([&](const std::string& name) { return matches(re, name); });
+      labels.erase_if([&](const std::string& name) { return name_matches(rule.regex.re, name, s); });
       break;
     case Action::labelkeep:
-      labels.erase_if([&](const std::string& name) { return !matches(re, name); });
+      labels.erase_if([&](const std::string& name) { return !name_matches(rule.regex.re, name, s); });
       break;
     case Action::none: break; // rejected at load time
     }

@@ -216,18 +216,23 @@ std::string Populator::relabel_and_check(model::Labels& labels, Target& target) 
     return fmt::format("{} is not a valid hostname", util::go_quote(addr));
   }
   // 8.-10. Interval and timeout as the labels now say.
+  // (The job's own texts, the usual case, are known to parse.)
   std::string_view interval_text = labels.get(k_interval);
-  model::Duration interval;
-  if (std::string e = model::parse_text(interval_text, interval); !e.empty()) {
-    return "error parsing scrape interval: " + e;
+  model::Duration interval = m_job->scrape_interval;
+  if (interval_text != m_interval) {
+    if (std::string e = model::parse_text(interval_text, interval); !e.empty()) {
+      return "error parsing scrape interval: " + e;
+    }
   }
   if (interval.ms == 0) {
     return "scrape interval cannot be 0";
   }
   std::string_view timeout_text = labels.get(k_timeout);
-  model::Duration timeout;
-  if (std::string e = model::parse_text(timeout_text, timeout); !e.empty()) {
-    return "error parsing scrape timeout: " + e;
+  model::Duration timeout = m_job->scrape_timeout;
+  if (timeout_text != m_timeout) {
+    if (std::string e = model::parse_text(timeout_text, timeout); !e.empty()) {
+      return "error parsing scrape timeout: " + e;
+    }
   }
   if (timeout.ms == 0) {
     return "scrape timeout cannot be 0";

@@ -123,6 +123,7 @@ JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<disc
   // targets), then joined in group order.
   struct Built {
     std::vector<JobTarget> active, dropped, failed;
+    std::unique_ptr<char[]> label_storage; // of active
   };
   std::vector<Built> built(groups.size());
   size_t total = 0;
@@ -136,11 +137,27 @@ JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<disc
         std::vector<Target> targets;
         out.populator->from_group(*groups[group].group, targets, false); // discovered() recomputes them
         Built& b = built[group];
+        size_t bytes = 0;
+        for (const Target& t : targets) {
+          bytes += t.active() ? model::PackedLabels::packed_size(t.labels) : 0;
+        }
+        b.label_storage = std::make_unique_for_overwrite<char[]>(bytes);
+        char* packed = b.label_storage.get();
+        b.active.reserve(targets.size()); // usually most are
         for (uint32_t i = 0; i < targets.size(); ++i) {
           Target& t = targets[i];
-          JobTarget packed{model::PackedLabels(t.labels), static_cast<uint32_t>(group), i, t.dropped_by,
-                           std::move(t.error)};
-          (!packed.error.empty() ? b.failed : t.dropped() ? b.dropped : b.active).push_back(std::move(packed));
+          JobTarget target{{}, static_cast<uint32_t>(group), i, t.dropped_by, nullptr};
+          if (t.failed()) {
+            target.error = std::make_shared<const std::string>(std::move(t.error));
+            b.failed.push_back(std::move(target));
+          } else if (t.dropped()) {
+            b.dropped.push_back(std::move(target));
+          } else {
+            char* end = model::PackedLabels::pack(t.labels, packed);
+            target.labels = model::PackedLabels(std::string_view(packed, static_cast<size_t>(end - packed)));
+            packed = end;
+            b.active.push_back(std::move(target));
+          }
         }
       },
       total >= k_parallel_from ? 1 : groups.size());
@@ -158,6 +175,10 @@ JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<disc
   join(&Built::active, out.active);
   join(&Built::dropped, out.dropped);
   join(&Built::failed, out.failed);
+  out.label_storage.reserve(built.size());
+  for (Built& b : built) {
+    out.label_storage.push_back(std::move(b.label_storage));
+  }
   out.duplicates_merged = merge_duplicates(out.active);
   return out;
 }

@@ -25,11 +25,11 @@ std::vector<discovery::JobDiscovery> discovery_of(const std::vector<const config
 // One target of a job, small: a job can have hundreds of thousands. Its
 // discovered labels are computed again from its group when needed.
 struct JobTarget {
-  model::PackedLabels labels; // active: the final labels, `__` ones included
+  model::PackedLabels labels; // active: the final labels, `__` ones included (in JobTargets::label_storage)
   uint32_t group = 0;         // index into JobTargets::groups
   uint32_t index = 0;         // index of the target in its group
   int dropped_by = -1;        // dropped: index into the job's relabel rules
-  std::string error;          // failed: why Prometheus cannot create it
+  std::shared_ptr<const std::string> error; // failed: why Prometheus cannot create it
 };
 
 struct JobTargets {
@@ -51,6 +51,7 @@ struct JobTargets {
 
   std::unique_ptr<JobSettings> settings;
   std::unique_ptr<Populator> populator;
+  std::vector<std::unique_ptr<char[]>> label_storage; // the bytes of the active targets' labels
 };
 
 // Builds the targets of job from its discovered groups. Active targets with

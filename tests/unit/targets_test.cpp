@@ -40,12 +40,21 @@ std::string text(const model::Labels& labels) {
 
 TEST_CASE("packed labels keep every label, in order, and compare by content") {
   model::Labels labels{{"a", "1"}, {"b", std::string(300, 'x')}, {"c", "\xe2\x82\xac"}};
-  model::PackedLabels packed(labels);
+  auto pack = [](const model::Labels& l) {
+    std::string bytes(model::PackedLabels::packed_size(l), '\0');
+    CHECK(model::PackedLabels::pack(l, bytes.data()) == bytes.data() + bytes.size());
+    return bytes;
+  };
+  std::string bytes = pack(labels);
+  CHECK(bytes.size() == (1 + 1) + (1 + 1) + (1 + 1) + (2 + 300) + (1 + 1) + (1 + 3)); // 300 needs a 2-byte length
+  model::PackedLabels packed(bytes);
   CHECK(packed.unpack() == labels);
   CHECK(packed.get("b").size() == 300);
   CHECK(packed.get("zz").empty());
-  CHECK(packed == model::PackedLabels(labels));
-  CHECK_FALSE(packed == model::PackedLabels(model::Labels{{"a", "1"}}));
+  std::string again = pack(labels);
+  CHECK(packed == model::PackedLabels(again));
+  std::string other = pack(model::Labels{{"a", "1"}});
+  CHECK_FALSE(packed == model::PackedLabels(other));
 }
 
 TEST_CASE("discovered labels computed again equal those populate saw") {
