@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -498,16 +499,21 @@ struct Scratch {
   std::string value;
   std::vector<std::pair<std::string, std::string>> renamed; // labelmap: new name, value
 
-  // Label names recur from target to target: the verdict of each regex of
-  // labelmap, labeldrop and labelkeep on the names it saw (bounded). The
-  // regex is held, so its address cannot be reused by another.
+  // Label names recur from target to target: what each labelmap, labeldrop
+  // and labelkeep rule (regex and replacement) made of the names it saw
+  // (bounded). The regex is held, so its address cannot be reused by another.
   struct NameHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
+  struct NameVerdict {
+    bool matches = false;
+    std::optional<std::string> renamed; // labelmap's new name, once computed
+  };
   struct NameVerdicts {
     std::shared_ptr<const re2::RE2> re;
-    std::unordered_map<std::string, bool, NameHash, std::equal_to<>> matches;
+    std::string replacement;
+    std::unordered_map<std::string, NameVerdict, NameHash, std::equal_to<>> names;
   };
   std::vector<NameVerdicts> name_verdicts;
 };
@@ -537,26 +543,29 @@ bool matches(const re2::RE2& re, std::string_view text) {
   return re.Match(piece(text), 0, text.size(), re2::RE2::UNANCHORED, nullptr, 0);
 }
 
-// matches() for a label name, remembered.
-bool name_matches(const std::shared_ptr<const re2::RE2>& re, std::string_view name, Scratch& s) {
-  constexpr size_t k_regexes = 16;
+// What rule's regex says of a label name, remembered; renamed is filled
+// only once someone (labelmap) computes it.
+Scratch::NameVerdict& name_verdict(const Rule& rule, std::string_view name, Scratch& s) {
+  constexpr size_t k_rules = 16;
   constexpr size_t k_names = 4096;
-  auto known = std::find_if(s.name_verdicts.begin(), s.name_verdicts.end(),
-                            [&](const Scratch::NameVerdicts& v) { return v.re == re; });
+  auto known = std::find_if(s.name_verdicts.begin(), s.name_verdicts.end(), [&](const Scratch::NameVerdicts& v) {
+    return v.re == rule.regex.re && v.replacement == rule.replacement;
+  });
   if (known == s.name_verdicts.end()) {
-    if (s.name_verdicts.size() == k_regexes) {
+    if (s.name_verdicts.size() == k_rules) {
       s.name_verdicts.clear();
     }
-    s.name_verdicts.push_back({re, {}});
+    s.name_verdicts.push_back({rule.regex.re, rule.replacement, {}});
     known = s.name_verdicts.end() - 1;
   }
-  if (auto it = known->matches.find(name); it != known->matches.end()) {
+  if (auto it = known->names.find(name); it != known->names.end()) {
     return it->second;
   }
-  bool verdict = matches(*re, name);
-  if (known->matches.size() < k_names) {
-    known->matches.emplace(name, verdict);
+  if (known->names.size() == k_names) {
+    known->names.clear();
   }
+  Scratch::NameVerdict& verdict = known->names[std::string(name)];
+  verdict.matches = matches(*rule.regex.re, name);
   return verdict;
 }
 
@@ -683,10 +692,13 @@ void labelmap(const Rule& rule, model::Labels& labels, Scratch& s) {
   // setting labels moves the pairs around.
   s.renamed.clear();
   for (const auto& [name, value] : labels) {
-    if (name_matches(rule.regex.re, name, s)) {
-      std::string renamed;
-      replace_all_to(renamed, re, name, rule.replacement, s);
-      s.renamed.emplace_back(std::move(renamed), value);
+    Scratch::NameVerdict& verdict = name_verdict(rule, name, s);
+    if (verdict.matches) {
+      if (!verdict.renamed) {
+        verdict.renamed.emplace();
+        replace_all_to(*verdict.renamed, re, name, rule.replacement, s);
+      }
+      s.renamed.emplace_back(*verdict.renamed, value);
     }
   }
   for (const auto& [name, value] : s.renamed) {
@@ -776,10 +788,10 @@ ApplyResult apply(std::span<const Rule> rules, model::Labels& labels) {
     }
     case Action::labelmap: labelmap(rule, labels, s); break;
     case Action::labeldrop:
-      labels.erase_if([&](const std::string& name) { return name_matches(rule.regex.re, name, s); });
+      labels.erase_if([&](const std::string& name) { return name_verdict(rule, name, s).matches; });
       break;
     case Action::labelkeep:
-      labels.erase_if([&](const std::string& name) { return !name_matches(rule.regex.re, name, s); });
+      labels.erase_if([&](const std::string& name) { return !name_verdict(rule, name, s).matches; });
       break;
     case Action::none: break; // rejected at load time
     }

@@ -236,6 +236,21 @@ TEST_SUITE("relabel") {
     CHECK(l.get("h6") == "17796970744824711023");
   }
 
+  TEST_CASE("labelmap, labeldrop, labelkeep: what a rule made of a name is remembered per regex and replacement") {
+    // The same regex in rules with different replacements and actions, over
+    // many targets (the names' verdicts are remembered between them).
+    std::vector<relabel::Rule> rs = rules("- regex: 'a_(.+)'\n  action: labelmap\n"
+                                          "- regex: 'a_(.+)'\n  replacement: 'b_$1'\n  action: labelmap\n"
+                                          "- regex: 'a_(.+)'\n  action: labeldrop\n"
+                                          "- regex: '[a-z]_(x|y)|[xyz]'\n  action: labelkeep\n");
+    for (int i = 0; i < 3; ++i) {
+      model::Labels l{{"a_x", "1"}, {"a_y", std::to_string(i)}, {"z", "z"}, {"w", "w"}};
+      REQUIRE(relabel::apply(rs, l).kept);
+      CHECK(l == model::Labels{{"b_x", "1"}, {"b_y", std::to_string(i)}, {"x", "1"}, {"y", std::to_string(i)},
+                               {"z", "z"}});
+    }
+  }
+
   TEST_CASE("labelmap: replace-all over names, sorted order on collisions") {
     // promtool 2.42 for every case.
     auto l = run("- regex: '__meta_(.+)'\n  action: labelmap\n"
