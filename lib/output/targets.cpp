@@ -109,8 +109,8 @@ void write_target(DocumentWriter& w, const scrape::JobTargets& job, const scrape
 // every i in [0, n). Many are formatted in batches on every core and
 // appended in order, a round of batches at a time to keep the memory small.
 template <class WriteOne> void write_elements(DocumentWriter& w, size_t n, WriteOne write_one) {
-  constexpr size_t k_batch = 1024;
-  std::vector<std::string> buffers(4 * std::max(1u, std::thread::hardware_concurrency()));
+  constexpr size_t k_batch = 512;
+  std::vector<std::string> buffers(2 * std::max(1u, std::thread::hardware_concurrency()));
   if (n < 2 * k_batch || w.element_writer(buffers[0], false) == nullptr) {
     for (size_t i = 0; i < n; ++i) {
       write_one(w, i);
