@@ -54,6 +54,22 @@ void decode_value(yaml::Decoder& d, yaml::Node n, LabelSet& out) {
   }
 }
 
+namespace {
+
+// name < n for label names: inline, as names are short and differ early (a
+// call to memcmp per probe cost more than the comparison itself).
+bool name_before(std::string_view name, std::string_view n) {
+  size_t common = std::min(name.size(), n.size());
+  for (size_t i = 0; i < common; ++i) {
+    if (name[i] != n[i]) {
+      return static_cast<unsigned char>(name[i]) < static_cast<unsigned char>(n[i]);
+    }
+  }
+  return name.size() < n.size();
+}
+
+} // namespace
+
 Labels::Labels(std::initializer_list<Pair> pairs) {
   for (const Pair& p : pairs) {
     set(p.first, p.second);
@@ -62,7 +78,7 @@ Labels::Labels(std::initializer_list<Pair> pairs) {
 
 std::string_view Labels::get(std::string_view name) const {
   auto it = std::lower_bound(m_pairs.begin(), m_pairs.end(), name,
-                             [](const Pair& p, std::string_view n) { return p.first < n; });
+                             [](const Pair& p, std::string_view n) { return name_before(p.first, n); });
   return it != m_pairs.end() && it->first == name ? std::string_view(it->second) : std::string_view();
 }
 
@@ -70,7 +86,7 @@ bool Labels::has(std::string_view name) const { return !get(name).empty(); }
 
 void Labels::set(std::string_view name, std::string_view value) {
   auto it = std::lower_bound(m_pairs.begin(), m_pairs.end(), name,
-                             [](const Pair& p, std::string_view n) { return p.first < n; });
+                             [](const Pair& p, std::string_view n) { return name_before(p.first, n); });
   bool found = it != m_pairs.end() && it->first == name;
   if (value.empty()) {
     if (found) {

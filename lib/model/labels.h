@@ -57,6 +57,7 @@ public:
     }
   }
   void reserve(size_t n) { m_pairs.reserve(n); }
+  void clear() { m_pairs.clear(); }
 
   size_t size() const { return m_pairs.size(); }
   bool empty() const { return m_pairs.empty(); }

@@ -161,11 +161,16 @@ void Populator::add_job_labels(model::Labels& labels) const {
 
 model::Labels Populator::discovered(const model::TargetGroup& group, size_t i) const {
   model::Labels labels;
+  discovered_into(group, i, labels);
+  return labels;
+}
+
+void Populator::discovered_into(const model::TargetGroup& group, size_t i, model::Labels& labels) const {
+  labels.clear();
   // Room for what relabeling and `instance` usually add, so that they do
   // not reallocate.
   labels.reserve(group.targets[i].size() + group.labels.size() + m_job_labels.size() + 8);
   for_each_discovered(group, i, [&](std::string_view name, std::string_view value) { labels.append_sorted(name, value); });
-  return labels;
 }
 
 std::string Populator::populate(model::Labels labels, Target& target) const {
@@ -177,7 +182,7 @@ std::string Populator::populate(model::Labels labels, Target& target) const {
 
 std::string Populator::relabel_and_check(model::Labels& labels, Target& target) const {
   const JobSettings& job = *m_job;
-  target.labels = model::Labels();
+  target.labels.clear();
   target.dropped_by = -1;
   target.error.clear();
   // 4. Relabeling.
@@ -253,21 +258,26 @@ std::string Populator::relabel_and_check(model::Labels& labels, Target& target) 
       return fmt::format("invalid label value for {}: {}", util::go_quote(name), util::go_quote(value));
     }
   }
-  target.labels = std::move(labels);
+  std::swap(target.labels, labels); // (labels keeps target's old memory, for reuse)
   return "";
 }
 
 void Populator::from_group(const model::TargetGroup& group, std::vector<Target>& out, bool keep_discovered) const {
   out.reserve(out.size() + group.targets.size());
+  model::Labels scratch;
   for (size_t i = 0; i < group.targets.size(); ++i) {
     Target& target = out.emplace_back();
-    model::Labels labels = discovered(group, i); // §5.1-§5.2 step 3
+    build(group, i, target, scratch);
     if (keep_discovered) {
-      target.discovered = labels;
+      target.discovered = discovered(group, i);
     }
-    if (std::string e = relabel_and_check(labels, target); !e.empty()) {
-      target.error = fmt::format("instance {} in group {}: {}", i, group.source, e);
-    }
+  }
+}
+
+void Populator::build(const model::TargetGroup& group, size_t i, Target& target, model::Labels& scratch) const {
+  discovered_into(group, i, scratch); // §5.1-§5.2 step 3
+  if (std::string e = relabel_and_check(scratch, target); !e.empty()) {
+    target.error = fmt::format("instance {} in group {}: {}", i, group.source, e);
   }
 }
 

@@ -63,6 +63,9 @@ public:
   // §5.1-§5.3 for every target of group, appended to out in group order;
   // target.discovered stays empty unless keep_discovered.
   void from_group(const model::TargetGroup& group, std::vector<Target>& out, bool keep_discovered = true) const;
+  // §5.1-§5.3 for target i of group into target (discovered left empty).
+  // For building many: the memory of target and of scratch is reused.
+  void build(const model::TargetGroup& group, size_t i, Target& target, model::Labels& scratch) const;
 
   // The discovered labels of target i of group (what populate() fills in
   // target.discovered), computed again: cheaper than keeping them.
@@ -74,6 +77,7 @@ public:
 
 private:
   void add_job_labels(model::Labels& labels) const; // §5.2 steps 1-2
+  void discovered_into(const model::TargetGroup& group, size_t i, model::Labels& labels) const;
   // §5.2 steps 4-13 on the discovered labels; returns "" or the error.
   std::string relabel_and_check(model::Labels& labels, Target& target) const;
 

@@ -134,30 +134,33 @@ JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<disc
   util::parallel_for(
       groups.size(),
       [&](size_t group) {
-        std::vector<Target> targets;
-        out.populator->from_group(*groups[group].group, targets, false); // discovered() recomputes them
+        const model::TargetGroup& from = *groups[group].group;
         Built& b = built[group];
-        size_t bytes = 0;
-        for (const Target& t : targets) {
-          bytes += t.active() ? model::PackedLabels::packed_size(t.labels) : 0;
-        }
-        b.label_storage = std::make_unique_for_overwrite<char[]>(bytes);
-        char* packed = b.label_storage.get();
-        b.active.reserve(targets.size()); // usually most are
-        for (uint32_t i = 0; i < targets.size(); ++i) {
-          Target& t = targets[i];
-          JobTarget target{{}, static_cast<uint32_t>(group), i, t.dropped_by, nullptr};
-          if (t.failed()) {
-            target.error = std::make_shared<const std::string>(std::move(t.error));
-            b.failed.push_back(std::move(target));
-          } else if (t.dropped()) {
-            b.dropped.push_back(std::move(target));
+        b.active.reserve(from.targets.size()); // usually most are
+        Target target;
+        model::Labels scratch;
+        std::string packed;           // the active targets' labels, one after the other
+        std::vector<size_t> ends;     // where each one's end in packed
+        for (uint32_t i = 0; i < from.targets.size(); ++i) {
+          out.populator->build(from, i, target, scratch);
+          JobTarget built_target{{}, static_cast<uint32_t>(group), i, target.dropped_by, nullptr};
+          if (target.failed()) {
+            built_target.error = std::make_shared<const std::string>(std::move(target.error));
+            b.failed.push_back(std::move(built_target));
+          } else if (target.dropped()) {
+            b.dropped.push_back(std::move(built_target));
           } else {
-            char* end = model::PackedLabels::pack(t.labels, packed);
-            target.labels = model::PackedLabels(std::string_view(packed, static_cast<size_t>(end - packed)));
-            packed = end;
-            b.active.push_back(std::move(target));
+            size_t at = packed.size();
+            packed.resize(at + model::PackedLabels::packed_size(target.labels));
+            model::PackedLabels::pack(target.labels, packed.data() + at);
+            ends.push_back(packed.size());
+            b.active.push_back(std::move(built_target));
           }
+        }
+        b.label_storage = std::make_unique_for_overwrite<char[]>(packed.size());
+        std::copy(packed.begin(), packed.end(), b.label_storage.get());
+        for (size_t k = 0, start = 0; k < ends.size(); start = ends[k++]) {
+          b.active[k].labels = model::PackedLabels(std::string_view(b.label_storage.get() + start, ends[k] - start));
         }
       },
       total >= k_parallel_from ? 1 : groups.size());
