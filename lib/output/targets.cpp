@@ -23,17 +23,6 @@ void write_labels(DocumentWriter& w, const model::Labels& labels) {
   w.end_object();
 }
 
-void write_labels(DocumentWriter& w, const model::PackedLabels& labels, bool public_only = false) {
-  w.begin_object();
-  labels.for_each([&](std::string_view name, std::string_view value) {
-    if (!public_only || !name.starts_with("__")) {
-      w.key(name);
-      w.string(value);
-    }
-  });
-  w.end_object();
-}
-
 // The rule that dropped a target, as rules count (from 1, null entries
 // excluded), with its action and place.
 struct DroppedBy {
@@ -67,9 +56,22 @@ void write_target(DocumentWriter& w, const scrape::JobTargets& job, const scrape
     w.string(value);
   });
   w.end_object();
+  std::string_view interval;
+  std::string_view timeout;
   if (kind == Kind::active) {
     w.key("labels");
-    write_labels(w, t.labels, true);
+    w.begin_object();
+    t.labels.for_each([&](std::string_view name, std::string_view value) {
+      if (!name.starts_with("__")) {
+        w.key(name);
+        w.string(value);
+      } else if (name == "__scrape_interval__") {
+        interval = value;
+      } else if (name == "__scrape_timeout__") {
+        timeout = value;
+      }
+    });
+    w.end_object();
   }
   w.key("scrapePool");
   w.string(job.job->job_name);
@@ -77,9 +79,9 @@ void write_target(DocumentWriter& w, const scrape::JobTargets& job, const scrape
     w.key("scrapeUrl");
     w.string(job.url(t));
     w.key("scrapeInterval");
-    w.string(t.labels.get("__scrape_interval__"));
+    w.string(interval);
     w.key("scrapeTimeout");
-    w.string(t.labels.get("__scrape_timeout__"));
+    w.string(timeout);
   }
   w.key("source");
   w.string(job.source(t));

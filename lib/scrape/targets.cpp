@@ -101,11 +101,6 @@ size_t merge_duplicates(std::vector<JobTarget>& active) {
 
 } // namespace
 
-std::string JobTargets::source(const JobTarget& t) const {
-  const discovery::ProvidedGroup& g = groups[t.group];
-  return g.provider + ":" + g.group->source;
-}
-
 model::Labels JobTargets::discovered(const JobTarget& t) const {
   return populator->discovered(*groups[t.group].group, t.index);
 }
@@ -119,6 +114,10 @@ JobTargets build_targets(const config::ScrapeConfig& job, const std::vector<disc
   out.groups = groups;
   out.settings = std::make_unique<JobSettings>(settings_of(job));
   out.populator = std::make_unique<Populator>(*out.settings, options);
+  out.sources.reserve(groups.size());
+  for (const discovery::ProvidedGroup& g : groups) {
+    out.sources.push_back(g.provider + ":" + g.group->source);
+  }
   // Groups are built independently (on every core when there are many
   // targets), then joined in group order.
   struct Built {

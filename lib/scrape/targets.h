@@ -41,7 +41,7 @@ struct JobTargets {
   size_t duplicates_merged = 0; // active targets equal to an earlier one
 
   // "<provider>:<group Source>" of the group t came from.
-  std::string source(const JobTarget& t) const;
+  const std::string& source(const JobTarget& t) const { return sources[t.group]; }
   model::Labels discovered(const JobTarget& t) const;
   // The scrape URL of an active target (computed: cheaper than keeping it).
   std::string url(const JobTarget& t) const;
@@ -52,6 +52,7 @@ struct JobTargets {
   std::unique_ptr<JobSettings> settings;
   std::unique_ptr<Populator> populator;
   std::vector<std::unique_ptr<char[]>> label_storage; // the bytes of the active targets' labels
+  std::vector<std::string> sources;                    // per group, source() (one string per group, not per target)
 };
 
 // Builds the targets of job from its discovered groups. Active targets with
