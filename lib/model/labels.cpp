@@ -122,22 +122,51 @@ char* write_sized(char* out, std::string_view s) {
   return std::copy(s.begin(), s.end(), out);
 }
 
+// Names every target has, packed as a zero byte (no length otherwise
+// starts with it) and their index here. Their lengths differ: the length
+// finds the candidate. An empty name (labelmap can make one) is the last.
+constexpr std::string_view k_common_names[] = {"__address__",        "__metrics_path__", "__scheme__",
+                                               "__scrape_interval__", "__scrape_timeout__", "instance",
+                                               "job",                 ""};
+
+int common_name(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(std::size(k_common_names)); ++i) {
+    if (k_common_names[i].size() == name.size()) {
+      return k_common_names[i] == name ? i : -1;
+    }
+  }
+  return -1;
+}
+
 } // namespace
 
 size_t PackedLabels::packed_size(const Labels& labels) {
   size_t size = 0;
   for (const auto& [name, value] : labels) {
-    size += sized_length(name) + sized_length(value);
+    size += (common_name(name) >= 0 ? 2 : sized_length(name)) + sized_length(value);
   }
   return size;
 }
 
 char* PackedLabels::pack(const Labels& labels, char* out) {
   for (const auto& [name, value] : labels) {
-    out = write_sized(out, name);
+    if (int code = common_name(name); code >= 0) {
+      *out++ = 0;
+      *out++ = static_cast<char>(code);
+    } else {
+      out = write_sized(out, name);
+    }
     out = write_sized(out, value);
   }
   return out;
+}
+
+std::string_view PackedLabels::next_name(size_t& at) const {
+  if (m_data[at] == 0) {
+    at += 2;
+    return k_common_names[static_cast<unsigned char>(m_data[at - 1])];
+  }
+  return next(at);
 }
 
 std::string_view PackedLabels::next(size_t& at) const {

@@ -78,8 +78,9 @@ private:
 };
 
 // A label set packed into bytes someone else owns (each name and value
-// preceded by its length), for holding many targets: a few hundred bytes
-// per target in one buffer instead of two heap strings per label.
+// preceded by its length; the names every target has as a two-byte code),
+// for holding many targets: a few hundred bytes per target in one buffer
+// instead of two heap strings per label.
 class PackedLabels {
 public:
   PackedLabels() = default;
@@ -98,7 +99,7 @@ public:
   // Calls fn(name, value) for each label, in name order.
   template <class Fn> void for_each(Fn fn) const {
     for (size_t at = 0; at < m_data.size();) {
-      std::string_view name = next(at);
+      std::string_view name = next_name(at);
       std::string_view value = next(at);
       fn(name, value);
     }
@@ -108,6 +109,7 @@ public:
 
 private:
   std::string_view next(size_t& at) const;
+  std::string_view next_name(size_t& at) const;
   std::string_view m_data;
 };
 

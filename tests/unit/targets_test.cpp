@@ -55,6 +55,14 @@ TEST_CASE("packed labels keep every label, in order, and compare by content") {
   CHECK(packed == model::PackedLabels(again));
   std::string other = pack(model::Labels{{"a", "1"}});
   CHECK_FALSE(packed == model::PackedLabels(other));
+  // The names every target has take two bytes; an empty name (labelmap can
+  // make one) survives too.
+  model::Labels common{{"", "empty"}, {"__address__", "h:1"}, {"__scrape_interval__", "1m"}, {"instance", "h:1"},
+                       {"job", ""}, {"jobs", "x"}};
+  std::string common_bytes = pack(common);
+  CHECK(common_bytes.size() == (2 + 6) + (2 + 4) + (2 + 3) + (2 + 4) + (1 + 4 + 2));
+  CHECK(model::PackedLabels(common_bytes).unpack() == common);
+  CHECK(model::PackedLabels(common_bytes).get("__scrape_interval__") == "1m");
 }
 
 TEST_CASE("discovered labels computed again equal those populate saw") {
