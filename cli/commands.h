@@ -108,8 +108,12 @@ std::optional<std::vector<const config::ScrapeConfig*>> select_jobs(const config
 // "\"a\", \"b\"": job names for messages.
 std::string job_list(const std::vector<std::string>& jobs);
 
-// A --timeout value; nullopt (after printing why) when it is malformed.
-std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text);
+// A duration option's value; nullopt (after printing why, naming option) when
+// it is malformed.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& option, const std::string& text);
+inline std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) {
+  return parse_duration("--timeout", text);
+}
 
 // Whether the Prometheus feature flags include no-default-scrape-port.
 bool no_default_scrape_port(const std::vector<std::string>& features);

@@ -91,13 +91,13 @@ std::string job_list(const std::vector<std::string>& jobs) {
   return fmt::format("{}", fmt::join(quoted, ", "));
 }
 
-std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) {
-  model::Duration timeout;
-  if (std::string e = model::parse_text(text, timeout); !e.empty()) {
-    std::cerr << "sdscope: --timeout: " << e << '\n';
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& option, const std::string& text) {
+  model::Duration d;
+  if (std::string e = model::parse_text(text, d); !e.empty()) {
+    std::cerr << "sdscope: " << option << ": " << e << '\n';
     return std::nullopt;
   }
-  return std::chrono::milliseconds(timeout.ms);
+  return std::chrono::milliseconds(d.ms);
 }
 
 bool no_default_scrape_port(const std::vector<std::string>& features) {

@@ -27,7 +27,6 @@
 #include "commands.h"
 #include "discovery/manager.h"
 #include "discovery/throttle.h"
-#include "model/duration.h"
 #include "output/watch_events.h"
 #include "scrape/churn.h"
 #include "scrape/targets.h"
@@ -87,15 +86,6 @@ public:
 private:
   int m_fd;
 };
-
-std::optional<std::chrono::milliseconds> parse_duration(const std::string& option, const std::string& text) {
-  model::Duration d;
-  if (std::string e = model::parse_text(text, d); !e.empty()) {
-    std::cerr << fmt::format("sdscope: {}: {}\n", option, e);
-    return std::nullopt;
-  }
-  return std::chrono::milliseconds(d.ms);
-}
 
 // The watched jobs of a config: those named by --job that it has (all when
 // none is named).
