@@ -57,6 +57,24 @@ private:
   bool m_dropped = false;
 };
 
+class WatchCommand {
+public:
+  explicit WatchCommand(CLI::App& app);
+  bool selected() const { return m_command->parsed(); }
+  int run();
+
+private:
+  CLI::App* m_command;
+  std::string m_config;
+  std::vector<std::string> m_jobs;
+  std::string m_update_interval = "5s";
+  std::string m_once_after;
+  std::string m_output = "text";
+  std::string m_color = "auto";
+  std::vector<std::string> m_features;
+  bool m_events = false;
+};
+
 class ExplainCommand {
 public:
   explicit ExplainCommand(CLI::App& app);
@@ -74,12 +92,34 @@ private:
   std::vector<std::string> m_features;
 };
 
+// Why a config cannot be used: the errors as check prints them (with
+// their source lines), and the first one on one line.
+struct ConfigErrors {
+  std::string text;
+  std::string summary;
+};
+
 // The config for a command that runs discovery: loaded and validated as
-// Prometheus loads it; nullopt (after printing why) when it cannot be used.
+// Prometheus loads it, or why it cannot be used.
+tl::expected<config::Config, ConfigErrors> try_load_config(const std::string& path, bool color);
+// The same, printing the errors on stderr (colour as --color says).
 std::optional<config::Config> load_config(const std::string& path, const std::string& color);
 
-// A --timeout value; nullopt (after printing why) when it is malformed.
-std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text);
+// The jobs of config named in wanted (every job when it is empty), in
+// config order; nullopt (after printing why) when one is not in it.
+std::optional<std::vector<const config::ScrapeConfig*>> select_jobs(const config::Config& config,
+                                                                     const std::vector<std::string>& wanted,
+                                                                     const std::string& path);
+
+// "\"a\", \"b\"": job names for messages.
+std::string job_list(const std::vector<std::string>& jobs);
+
+// A duration option's value; nullopt (after printing why, naming option) when
+// it is malformed.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& option, const std::string& text);
+inline std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) {
+  return parse_duration("--timeout", text);
+}
 
 // Whether the Prometheus feature flags include no-default-scrape-port.
 bool no_default_scrape_port(const std::vector<std::string>& features);

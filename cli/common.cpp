@@ -1,7 +1,11 @@
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
-#include <unistd.h>
+#include <sstream>
+
+#include <fmt/format.h>
 
 #include "commands.h"
 #include "discovery/registry.h"
@@ -43,33 +47,75 @@ bool use_color(const std::string& mode, int fd) {
   return (no_color == nullptr || *no_color == '\0') && isatty(fd) != 0;
 }
 
-std::optional<config::Config> load_config(const std::string& path, const std::string& color) {
+tl::expected<config::Config, ConfigErrors> try_load_config(const std::string& path, bool color) {
   yaml::Diagnostics diagnostics;
   Result<config::Config> loaded = config::load(path, diagnostics);
   if (!loaded) {
-    std::cerr << "sdscope: " << loaded.error() << '\n';
-    return std::nullopt;
+    return tl::unexpected(ConfigErrors{"sdscope: " + loaded.error() + "\n", loaded.error()});
   }
-  if (diagnostics.error_count() > 0) {
-    std::vector<yaml::Diagnostic> errors;
-    for (const yaml::Diagnostic& d : diagnostics.sorted()) {
-      if (d.severity == yaml::Severity::error) {
-        errors.push_back(d);
-      }
+  if (diagnostics.error_count() == 0) {
+    return std::move(*loaded);
+  }
+  std::vector<yaml::Diagnostic> errors;
+  for (const yaml::Diagnostic& d : diagnostics.sorted()) {
+    if (d.severity == yaml::Severity::error) {
+      errors.push_back(d);
     }
-    output::write_diagnostics(std::cerr, {{path, errors, 0}}, output::DiagnosticFormat::text, use_color(color, 2));
+  }
+  std::ostringstream text;
+  output::write_diagnostics(text, {{path, errors, 0}}, output::DiagnosticFormat::text, color);
+  const yaml::Diagnostic& first = errors.front();
+  std::string summary = fmt::format("{}:{}:{}: {}", first.file, first.mark.line, first.mark.column, first.message);
+  if (errors.size() > 1) {
+    summary += fmt::format(" (and {} more error{})", errors.size() - 1, errors.size() == 2 ? "" : "s");
+  }
+  return tl::unexpected(ConfigErrors{text.str(), summary});
+}
+
+std::optional<config::Config> load_config(const std::string& path, const std::string& color) {
+  auto loaded = try_load_config(path, use_color(color, 2));
+  if (!loaded) {
+    std::cerr << loaded.error().text;
     return std::nullopt;
   }
   return std::move(*loaded);
 }
 
-std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) {
-  model::Duration timeout;
-  if (std::string e = model::parse_text(text, timeout); !e.empty()) {
-    std::cerr << "sdscope: --timeout: " << e << '\n';
+std::optional<std::vector<const config::ScrapeConfig*>> select_jobs(const config::Config& config,
+                                                                     const std::vector<std::string>& wanted,
+                                                                     const std::string& path) {
+  std::vector<const config::ScrapeConfig*> jobs;
+  std::vector<std::string> names;
+  for (const config::ScrapeConfig* job : config::jobs(config)) {
+    names.push_back(job->job_name);
+    if (wanted.empty() || std::find(wanted.begin(), wanted.end(), job->job_name) != wanted.end()) {
+      jobs.push_back(job);
+    }
+  }
+  for (const std::string& name : wanted) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      std::cerr << fmt::format("sdscope: no job \"{}\" in {} (jobs: {})\n", name, path, job_list(names));
+      return std::nullopt;
+    }
+  }
+  return jobs;
+}
+
+std::string job_list(const std::vector<std::string>& jobs) {
+  std::vector<std::string> quoted;
+  for (const std::string& j : jobs) {
+    quoted.push_back(fmt::format("\"{}\"", j));
+  }
+  return fmt::format("{}", fmt::join(quoted, ", "));
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& option, const std::string& text) {
+  model::Duration d;
+  if (std::string e = model::parse_text(text, d); !e.empty()) {
+    std::cerr << "sdscope: " << option << ": " << e << '\n';
     return std::nullopt;
   }
-  return std::chrono::milliseconds(timeout.ms);
+  return std::chrono::milliseconds(d.ms);
 }
 
 bool no_default_scrape_port(const std::vector<std::string>& features) {

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sdscope::cli::CheckCommand check(app);
   sdscope::cli::TargetsCommand targets(app);
+  sdscope::cli::WatchCommand watch(app);
   sdscope::cli::ExplainCommand explain(app);
   sdscope::cli::MechanismsCommand mechanisms(app);
   try {
@@ -32,6 +33,9 @@ int main(int argc, char** argv) {
     }
     if (targets.selected()) {
       return targets.run();
+    }
+    if (watch.selected()) {
+      return watch.run();
     }
     if (explain.selected()) {
       return explain.run();

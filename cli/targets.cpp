@@ -58,14 +58,6 @@ bool wait_with_progress(discovery::Manager& manager, discovery::Manager::Clock::
   }
 }
 
-std::string job_list(const std::vector<std::string>& jobs) {
-  std::vector<std::string> quoted;
-  for (const std::string& j : jobs) {
-    quoted.push_back(fmt::format("\"{}\"", j));
-  }
-  return fmt::format("{}", fmt::join(quoted, ", "));
-}
-
 } // namespace
 
 TargetsCommand::TargetsCommand(CLI::App& app) {
@@ -95,20 +87,11 @@ int TargetsCommand::run() {
   }
   const config::Config& config = *loaded;
 
-  std::vector<const config::ScrapeConfig*> jobs;
-  std::vector<std::string> names;
-  for (const config::ScrapeConfig* job : config::jobs(config)) {
-    names.push_back(job->job_name);
-    if (m_jobs.empty() || std::find(m_jobs.begin(), m_jobs.end(), job->job_name) != m_jobs.end()) {
-      jobs.push_back(job);
-    }
+  std::optional<std::vector<const config::ScrapeConfig*>> selected = select_jobs(config, m_jobs, m_config);
+  if (!selected) {
+    return 2;
   }
-  for (const std::string& wanted : m_jobs) {
-    if (std::find(names.begin(), names.end(), wanted) == names.end()) {
-      std::cerr << fmt::format("sdscope: no job \"{}\" in {} (jobs: {})\n", wanted, m_config, job_list(names));
-      return 2;
-    }
-  }
+  const std::vector<const config::ScrapeConfig*>& jobs = *selected;
   std::string format = m_output.empty() ? (isatty(1) != 0 ? "table" : "json") : m_output;
   if (format == "file_sd" && jobs.size() != 1) {
     std::cerr << "sdscope: -o file_sd writes one job's targets: choose it with --job\n";

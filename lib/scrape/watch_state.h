@@ -28,6 +28,7 @@ struct TargetChange {
   model::Labels labels;     // final labels without `__` ones (removed: the last ones)
   model::Labels previous;   // changed only: the labels before
   model::Labels discovered; // discovered labels (removed: the last ones)
+  std::string scrape_url;   // the target's identity in its job (see scrape/churn.h)
 };
 
 // One target of a job as the view lists it.
@@ -53,6 +54,17 @@ struct JobChurn {
   std::vector<size_t> active_history; // active count per update, oldest first (bounded)
   std::optional<WallClock::time_point> last_change;
   std::vector<WatchedTarget> targets; // active ones, then dropped ones
+  // false until one of the job's providers has sent something (syncing).
+  bool delivered = false;
+  // Since watching began: the job's first targets (its baseline), and the
+  // targets added and removed after it.
+  size_t initial = 0;
+  size_t total_added = 0;
+  size_t total_removed = 0;
+  // Targets that came and went more than once (three or more changes of
+  // presence after the baseline): how many, and the first ones' scrape URLs.
+  size_t flapping = 0;
+  std::vector<std::string> flapping_targets; // bounded
 };
 
 struct WatchSnapshot {

@@ -2,7 +2,7 @@
 # Every option in --help is documented in the man page, and --version works.
 . "$(dirname "$0")/lib.sh"
 man_page=$ROOT/man/sdscope.1
-for cmd in "" check targets explain mechanisms; do
+for cmd in "" check targets watch explain mechanisms; do
   # shellcheck disable=SC2086
   run $cmd --help
   expect_status 0

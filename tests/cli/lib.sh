@@ -8,6 +8,9 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 cd "$SCRATCH" || exit 1
 FAILURES=0
+# Debian's python3 for fixtures: a python3 earlier in PATH may be a
+# version-manager shim that takes seconds to start on a loaded machine.
+PYTHON=$(command -v /usr/bin/python3 python3 | head -n 1)
 
 # run ARGS...: runs sdscope, capturing stdout, stderr and the exit status.
 run() {

@@ -1,5 +1,6 @@
 // The discovery manager, the refresh helper and file_sd, run for real:
 // threads, files on disk and inotify.
+#include <poll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -161,6 +162,77 @@ TEST_CASE("manager: a job without providers still shows; a config that cannot ru
   REQUIRE(groups["empty"].size() == 1);
   CHECK(groups["empty"][0].group->targets.empty());
   CHECK(addresses(groups["static"]) == std::vector<std::string>{"static/1 0 127.0.0.1:9100"});
+}
+
+TEST_CASE("manager: apply keeps providers whose config did not change, with their groups, and restarts no other") {
+  auto kept_script = std::make_shared<ScriptedDiscoverer::Script>();
+  auto changed_script = std::make_shared<ScriptedDiscoverer::Script>();
+  auto new_script = std::make_shared<ScriptedDiscoverer::Script>();
+  ScriptedConfig a("a", kept_script);
+  ScriptedConfig b("b", changed_script);
+  Manager manager;
+  int fd = manager.change_fd();
+  auto readable = [&] {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1;
+  };
+  auto first_owner = std::make_shared<int>(1);
+  std::weak_ptr<int> first = first_owner;
+  discovery::ApplyResult started = manager.apply({{"j1", {&a}}, {"j2", {&b}}, {"j3", {}}}, first_owner);
+  first_owner.reset();
+  CHECK(started.started == std::vector<std::string>{"scripted/0", "scripted/1", "static/2"});
+  CHECK(started.jobs_added == std::vector<std::string>{"j1", "j2", "j3"});
+  send(*kept_script, {group("s", {"127.0.0.1:1"})});
+  auto deadline = Manager::Clock::now() + 5s;
+  uint64_t version = 0;
+  while (manager.groups()["j1"].empty() && Manager::Clock::now() < deadline) {
+    version = manager.wait_change(version, deadline);
+  }
+  CHECK(readable());
+  manager.clear_change_fd();
+
+  ScriptedConfig a_again("a", kept_script);
+  ScriptedConfig a_for_j4("a", kept_script);
+  ScriptedConfig c("c", new_script);
+  discovery::ApplyResult applied = manager.apply({{"j1", {&a_again}}, {"j2", {&c}}, {"j4", {&a_for_j4}}});
+  CHECK(applied.kept == std::vector<std::string>{"scripted/0"});
+  CHECK(applied.started == std::vector<std::string>{"scripted/3"});
+  CHECK(applied.stopped == std::vector<std::string>{"scripted/1", "static/2"});
+  CHECK(applied.jobs_added == std::vector<std::string>{"j4"});
+  CHECK(applied.jobs_removed == std::vector<std::string>{"j3"});
+  CHECK(discovery::describe(applied) ==
+        "1 provider kept, started scripted/3, stopped scripted/1, static/2; job \"j4\" added; job \"j3\" removed");
+  CHECK(a.made == 1);
+  CHECK(a_again.made + a_for_j4.made == 0); // not restarted
+  CHECK(c.made == 1);
+  CHECK(changed_script->stopped); // joined before apply returned
+  CHECK_FALSE(kept_script->stopped);
+  CHECK(readable()); // the reload is a change
+  CHECK_FALSE(first.expired()); // the kept provider still uses a config of the first owner
+
+  auto groups = manager.groups();
+  CHECK(addresses(groups["j1"]) == std::vector<std::string>{"scripted/0 s 127.0.0.1:1"}); // without sending again
+  CHECK(addresses(groups["j4"]) == addresses(groups["j1"]));
+  CHECK(groups["j2"].empty());
+  auto providers = manager.providers();
+  REQUIRE(providers.size() == 2);
+  CHECK(providers[0].jobs == std::vector<std::string>{"j1", "j4"});
+  CHECK(providers[1].name == "scripted/3");
+
+  manager.apply({{"j2", {&c}}});
+  CHECK(first.expired()); // the last provider using its configs stopped
+  CHECK(kept_script->stopped);
+}
+
+TEST_CASE("manager: a provider whose discoverer could not be built is tried again by apply") {
+  auto unsupported = test::decode_sd("kubernetes", "{role: pod, kubeconfig_file: /nonexistent/kubeconfig}");
+  REQUIRE(unsupported.config);
+  Manager manager;
+  manager.apply({{"k8s", {unsupported.config.get()}}});
+  discovery::ApplyResult again = manager.apply({{"k8s", {unsupported.config.get()}}});
+  CHECK(again.kept.empty());
+  CHECK(again.started == std::vector<std::string>{"kubernetes/1"});
+  CHECK(again.stopped == std::vector<std::string>{"kubernetes/0"});
 }
 
 TEST_CASE("file_sd: reads JSON and YAML, keeps a broken file's last groups, empties vanished ones, follows inotify") {
