@@ -101,6 +101,9 @@ KeyAction filter_key(WatchUi& ui, const Key& key) {
       ui.input.pop_back();
     }
     return KeyAction::redraw;
+  case KeyCode::kill_line:
+    ui.input.clear();
+    return KeyAction::redraw;
   case KeyCode::escape:
     ui.typing = false;
     ui.input.clear();
@@ -191,6 +194,8 @@ std::vector<Key> decode_keys(std::string_view bytes) {
       keys.push_back({KeyCode::enter, ""});
     } else if (c == 0x7F || c == '\b') {
       keys.push_back({KeyCode::backspace, ""});
+    } else if (c == 0x15) {
+      keys.push_back({KeyCode::kill_line, ""});
     } else if (static_cast<unsigned char>(c) < 0x20) {
       keys.push_back({KeyCode::other, ""});
     } else {
@@ -226,6 +231,7 @@ KeyAction handle_key(WatchUi& ui, const Key& key, const scrape::WatchSnapshot& s
   case KeyCode::escape:
   case KeyCode::backspace:
   case KeyCode::left: return back(ui, snapshot);
+  case KeyCode::kill_line:
   case KeyCode::other: return KeyAction::none;
   }
   return KeyAction::none;

@@ -16,7 +16,22 @@
 
 namespace sdscope::output {
 
-enum class KeyCode { character, up, down, left, right, page_up, page_down, home, end, enter, escape, backspace, other };
+enum class KeyCode {
+  character,
+  up,
+  down,
+  left,
+  right,
+  page_up,
+  page_down,
+  home,
+  end,
+  enter,
+  escape,
+  backspace,
+  kill_line, // Ctrl-U
+  other
+};
 
 struct Key {
   KeyCode code = KeyCode::other;
@@ -48,7 +63,7 @@ enum class KeyAction { none, redraw, quit };
 // Applies key to ui: up/down (k/j), PageUp/PageDown, Home/End (g/G) move
 // the selection; Enter (l, right) opens the selected job; Esc, Backspace,
 // h and left go back to the overview; d shows or hides dropped targets; /
-// edits the filter (Enter applies it, Esc cancels); ? toggles the help
+// edits the filter (Enter applies it, Esc cancels, Ctrl-U empties it); ? toggles the help
 // line; q quits. Returns whether the screen needs a redraw.
 KeyAction handle_key(WatchUi& ui, const Key& key, const scrape::WatchSnapshot& snapshot);
 

@@ -157,10 +157,10 @@ TEST_SUITE("watch view") {
     // Editing starts from the filter in use; an empty one removes it.
     type(ui, "/", s);
     CHECK(ui.input == ui.filter_text);
-    for (size_t i = 0; i < 40; ++i) {
-      type(ui, "\x7f", s);
-    }
-    type(ui, "\r", s);
+    type(ui, "\x7f", s);
+    CHECK(ui.input == R"(instance=~"127\\.0\\.0\\.2:.*)");
+    type(ui, "\x15\r", s); // Ctrl-U
+    CHECK(!ui.typing);
     CHECK(ui.filter.empty());
     CHECK(ui.filter_text.empty());
   }
