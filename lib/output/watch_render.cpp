@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "output/screen_line.h"
 #include "output/watch_view.h"
 #include "util/strings.h"
 #include "util/text_width.h"
@@ -21,135 +22,6 @@ constexpr std::string_view k_green = "32";
 constexpr std::string_view k_yellow = "33";
 constexpr std::string_view k_magenta = "35";
 constexpr std::string_view k_changed = "1;33";
-
-// Calls fn(text, columns) for each character of s; control characters and
-// bytes that are not UTF-8 come as "?", so no label value can drive the
-// terminal.
-template <class Fn> void for_each_char(std::string_view s, Fn fn) {
-  for (size_t i = 0; i < s.size();) {
-    char32_t rune = 0;
-    size_t len = util::utf8_sequence(s, i, rune);
-    if (len == 0 || rune < 0x20 || (rune >= 0x7F && rune < 0xA0)) {
-      fn(std::string_view("?"), 1);
-      i += len == 0 ? 1 : len;
-      continue;
-    }
-    fn(s.substr(i, len), util::rune_width(rune));
-    i += len;
-  }
-}
-
-// One screen line built from text segments, each styled (SGR) when colour
-// is on, cut at the screen width with "…". Spaces are written only when
-// text follows them, so lines carry no trailing blanks; a line with a base
-// style (the selected row) is padded to the full width instead.
-class Line {
-public:
-  Line(size_t width, bool color, std::string_view base = {})
-      : m_width(width), m_color(color), m_base(color ? base : std::string_view()) {
-    if (!m_base.empty()) {
-      m_out = fmt::format("\033[{}m", m_base);
-    }
-  }
-
-  Line& add(std::string_view text, std::string_view style = {}) {
-    if (text.empty() || m_full) {
-      return *this;
-    }
-    flush_spaces();
-    size_t room = m_width - m_used;
-    size_t total = 0;
-    for_each_char(text, [&](std::string_view, size_t w) { total += w; });
-    bool cut = total > room;
-    size_t limit = cut ? (room == 0 ? 0 : room - 1) : room;
-    std::string shown;
-    size_t shown_width = 0;
-    bool stop = false;
-    for_each_char(text, [&](std::string_view c, size_t w) {
-      stop = stop || shown_width + w > limit;
-      if (!stop) {
-        shown += c;
-        shown_width += w;
-      }
-    });
-    if (cut && room > 0) {
-      shown += "…";
-      shown_width = room;
-    }
-    m_full = cut;
-    m_used += shown_width;
-    if (m_color && !style.empty()) {
-      m_out += fmt::format("\033[{}m{}\033[0m", style, shown);
-      if (!m_base.empty()) {
-        m_out += fmt::format("\033[{}m", m_base);
-      }
-    } else {
-      m_out += shown;
-    }
-    return *this;
-  }
-
-  Line& spaces(size_t n) {
-    m_pending += n;
-    return *this;
-  }
-  // Continues at column (from 0), if the line has not passed it.
-  Line& column(size_t c) {
-    if (used() < c) {
-      m_pending = c - m_used;
-    }
-    return *this;
-  }
-  // Repeats a one-column character to the end of the line.
-  Line& fill(std::string_view c, std::string_view style = {}) {
-    std::string run;
-    for (size_t i = used(); i < m_width; ++i) {
-      run += c;
-    }
-    return add(run, style);
-  }
-  size_t used() const { return m_used + m_pending; }
-
-  std::string finish() {
-    if (!m_base.empty()) {
-      m_pending = m_width - m_used;
-      flush_spaces();
-      m_out += "\033[0m";
-    }
-    return std::move(m_out);
-  }
-
-private:
-  void flush_spaces() {
-    size_t n = std::min(m_pending, m_width - m_used);
-    m_out.append(n, ' ');
-    m_used += n;
-    m_pending = 0;
-  }
-
-  size_t m_width;
-  bool m_color;
-  std::string_view m_base;
-  std::string m_out;
-  size_t m_used = 0;
-  size_t m_pending = 0;
-  bool m_full = false;
-};
-
-// text cut to width columns.
-std::string fit(std::string_view text, size_t width) { return Line(width, false).add(text).finish(); }
-
-// text in a column of width, aligned left or right; width 0: the last
-// column, as wide as the line lets it be.
-void cell(Line& line, std::string_view text, size_t width, bool right, std::string_view style = {}) {
-  if (width == 0) {
-    line.add(text, style);
-    return;
-  }
-  std::string shown = fit(text, width);
-  size_t pad = width - std::min(width, util::display_width(shown));
-  line.spaces(right ? pad : 0).add(shown, style).spaces(right ? 0 : pad);
-}
 
 std::string sparkline(const std::vector<size_t>& history, size_t width) {
   static constexpr std::string_view k_bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};

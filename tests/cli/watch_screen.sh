@@ -28,23 +28,23 @@ fail_screen() {
   screen > out.txt
   fail "$@"
 }
-# wait_screen TEXT: until the screen shows TEXT (fixed string); the
-# scenario stops if it never does, as what follows builds on it.
-wait_screen() {
-  local deadline=$((SECONDS + 10))
-  until screen | grep -qF -- "$1"; do
-    [ $SECONDS -lt $deadline ] || { fail_screen "the screen never showed: $1"; finish; }
+# wait_screen TEXT, wait_gone TEXT: until the screen shows TEXT (a fixed
+# string), until it no longer does; the scenario stops if that never comes,
+# as what follows builds on it.
+wait_until() {
+  local want=$1 text=$2 deadline=$((SECONDS + 10)) shown
+  while true; do
+    if screen | grep -qF -- "$text"; then shown=yes; else shown=no; fi
+    [ "$shown" = "$want" ] && return
+    if [ $SECONDS -ge $deadline ]; then
+      fail_screen "the screen $([ "$want" = yes ] && echo never showed || echo still shows): $text"
+      finish
+    fi
     sleep 0.1
   done
 }
-# wait_gone TEXT: until the screen no longer shows TEXT.
-wait_gone() {
-  local deadline=$((SECONDS + 10))
-  while screen | grep -qF -- "$1"; do
-    [ $SECONDS -lt $deadline ] || { fail_screen "the screen still shows: $1"; finish; }
-    sleep 0.1
-  done
-}
+wait_screen() { wait_until yes "$1"; }
+wait_gone() { wait_until no "$1"; }
 # The row of a job in the overview, spaces squeezed: "node 3 1 +1 -0 ...".
 row() { screen | grep -E "^[> ] $1 " | tr -s ' ' | sed 's/^[> ] //'; }
 expect_row() {
