@@ -11,9 +11,6 @@
 
 namespace sdscope::util {
 
-namespace {
-
-// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when invalid.
 size_t utf8_sequence(std::string_view s, size_t i, char32_t& rune) {
   unsigned char c = static_cast<unsigned char>(s[i]);
   size_t len = 0;
@@ -49,7 +46,23 @@ size_t utf8_sequence(std::string_view s, size_t i, char32_t& rune) {
   return len;
 }
 
-} // namespace
+void append_utf8(std::string& out, char32_t rune) {
+  if (rune < 0x80) {
+    out += static_cast<char>(rune);
+  } else if (rune < 0x800) {
+    out += static_cast<char>(0xC0 | (rune >> 6));
+    out += static_cast<char>(0x80 | (rune & 0x3F));
+  } else if (rune < 0x10000) {
+    out += static_cast<char>(0xE0 | (rune >> 12));
+    out += static_cast<char>(0x80 | ((rune >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (rune & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (rune >> 18));
+    out += static_cast<char>(0x80 | ((rune >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((rune >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (rune & 0x3F));
+  }
+}
 
 bool valid_utf8(std::string_view s) {
   unsigned char high = 0; // ASCII, the common case, is valid: one vectorised pass

@@ -11,6 +11,12 @@ namespace sdscope::util {
 // escapes for control characters, \xNN for bytes that are not valid UTF-8.
 std::string go_quote(std::string_view s);
 
+// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when it is
+// invalid (overlong, surrogate, out of range or cut short).
+size_t utf8_sequence(std::string_view s, size_t i, char32_t& rune);
+// Appends rune (at most U+10FFFF) encoded as UTF-8.
+void append_utf8(std::string& out, char32_t rune);
+
 // True when s is well-formed UTF-8.
 bool valid_utf8(std::string_view s);
 
