@@ -32,12 +32,7 @@
 #include "scrape/targets.h"
 #include "util/strings.h"
 
-// The full-screen view is built separately; without it, watch has only its
-// event log and summary modes.
-#if __has_include("watch_screen.h")
 #include "watch_screen.h"
-#define SDSCOPE_WATCH_SCREEN 1
-#endif
 
 namespace sdscope::cli {
 
@@ -143,9 +138,7 @@ private:
   // last built from, to skip building them again when neither changed.
   std::unordered_map<std::string, std::pair<uint64_t, std::vector<const model::TargetGroup*>>> m_built_from;
   std::unordered_map<std::string, std::string> m_provider_errors; // events mode: what stderr said last
-#ifdef SDSCOPE_WATCH_SCREEN
   std::unique_ptr<WatchScreen> m_screen;
-#endif
 };
 
 void Watcher::watch_config_directory() {
@@ -170,11 +163,9 @@ bool Watcher::handle_signals() {
       reload(true);
       break;
     case SIGWINCH:
-#ifdef SDSCOPE_WATCH_SCREEN
       if (m_screen) {
         m_screen->resize();
       }
-#endif
       break;
     default: // SIGINT, SIGTERM
       keep_going = false;
@@ -306,7 +297,6 @@ std::optional<Steady::time_point> Watcher::next_timer() const {
   if (m_settings.once_after) {
     consider(m_started + *m_settings.once_after);
   }
-#ifdef SDSCOPE_WATCH_SCREEN
   if (m_screen) {
     WallClock::time_point wall = WallClock::now();
     consider(Steady::now() + m_screen->until_tick(wall));
@@ -314,7 +304,6 @@ std::optional<Steady::time_point> Watcher::next_timer() const {
       consider(Steady::now() + std::chrono::duration_cast<Steady::duration>(*expiry - wall));
     }
   }
-#endif
   return next;
 }
 
@@ -322,21 +311,17 @@ int Watcher::run() {
   watch_config_directory();
   int change_fd = m_manager.change_fd(); // before the first apply, so its change is seen
   m_manager.apply(scrape::discovery_of(m_loaded->jobs, m_loaded->statics), m_loaded);
-#ifdef SDSCOPE_WATCH_SCREEN
   if (m_settings.mode == Mode::screen) {
     m_screen = std::make_unique<WatchScreen>(STDOUT_FILENO, m_settings.color);
     m_tracker.set_providers(m_manager.providers());
   }
-#endif
   while (true) {
     std::vector<pollfd> fds;
     fds.push_back({m_signals.get(), POLLIN, 0});
     fds.push_back({m_inotify.get(), POLLIN, 0}); // -1 when unavailable: poll skips it
     // While an update is pending, more changes join it: no need to wake.
     fds.push_back({m_throttle.pending() ? -1 : change_fd, POLLIN, 0});
-#ifdef SDSCOPE_WATCH_SCREEN
     fds.push_back({m_screen ? m_screen->input_fd() : -1, POLLIN, 0});
-#endif
     int timeout = -1;
     if (std::optional<Steady::time_point> next = next_timer()) {
       // Rounded up: waking a little early would spin until the deadline.
@@ -356,11 +341,10 @@ int Watcher::run() {
     if ((fds[2].revents & POLLIN) != 0) {
       m_throttle.changed(now);
     }
-#ifdef SDSCOPE_WATCH_SCREEN
-    if (m_screen && (fds[3].revents & POLLIN) != 0 && !m_screen->handle_input()) {
+    // (A hung-up terminal reports POLLHUP for good: handle_input sees the end.)
+    if (m_screen && (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !m_screen->handle_input()) {
       return finish();
     }
-#endif
     if (m_reload_check && now >= *m_reload_check) {
       reload(false);
     }
@@ -370,22 +354,18 @@ int Watcher::run() {
     if (m_settings.once_after && now >= m_started + *m_settings.once_after) {
       return finish();
     }
-#ifdef SDSCOPE_WATCH_SCREEN
     if (m_screen) {
       WallClock::time_point wall = WallClock::now();
       m_tracker.expire(wall);
       m_screen->show(m_tracker.snapshot(), wall);
     }
-#endif
   }
 }
 
 // Stops discovery; with --once-after prints the summary and says whether
 // every provider delivered without error.
 int Watcher::finish() {
-#ifdef SDSCOPE_WATCH_SCREEN
   m_screen.reset(); // the terminal back first, then the rest
-#endif
   m_manager.stop();
   if (!m_settings.once_after) {
     return 0;
@@ -449,12 +429,6 @@ int WatchCommand::run() {
   settings.summary = m_output == "json" ? output::SummaryFormat::json : output::SummaryFormat::text;
   settings.color = use_color(m_color, settings.mode == Mode::screen ? STDOUT_FILENO : STDERR_FILENO);
   settings.populate = scrape::PopulateOptions{no_default_scrape_port(m_features)};
-#ifndef SDSCOPE_WATCH_SCREEN
-  if (settings.mode == Mode::screen) {
-    std::cerr << "sdscope: this build has no full-screen view: use --events or --once-after\n";
-    return 2;
-  }
-#endif
 
   auto loaded = std::make_shared<Loaded>();
   std::optional<config::Config> config = load_config(m_config, m_color);

@@ -61,12 +61,14 @@ scrape::WatchSnapshot snapshot() {
       {"dns/0", {"web"}, false, "", 0},
   };
   scrape::TargetChange changed{k_now - seconds(12), "node", scrape::ChangeKind::changed,
-                               node.targets[1].labels, node.targets[0].labels, node.targets[1].discovered};
+                               node.targets[1].labels, node.targets[0].labels, node.targets[1].discovered,
+                               "http://127.0.0.2:9100/metrics"};
   changed.previous.set("instance", "127.0.0.2:9100");
   scrape::TargetChange added{k_now - seconds(12), "node", scrape::ChangeKind::added, node.targets[0].labels, {},
-                             node.targets[0].discovered};
+                             node.targets[0].discovered, "http://127.0.0.1:9100/metrics"};
   scrape::TargetChange removed{k_now - seconds(75), "node", scrape::ChangeKind::removed,
-                               {{"env", "prod"}, {"instance", "127.0.0.4:9100"}, {"job", "node"}}, {}, {}};
+                               {{"env", "prod"}, {"instance", "127.0.0.4:9100"}, {"job", "node"}}, {}, {},
+                               "http://127.0.0.4:9100/metrics"};
   s.events = {changed, added, removed};
   return s;
 }
