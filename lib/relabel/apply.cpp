@@ -14,6 +14,8 @@
 #include <openssl/evp.h>
 #include <re2/re2.h>
 
+#include "util/strings.h"
+
 namespace sdscope::relabel {
 
 namespace {
@@ -366,24 +368,6 @@ char32_t decode_rune(std::string_view s, size_t& width) {
   return rune;
 }
 
-void encode_rune(std::string& out, char32_t r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xC0 | (r >> 6));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xE0 | (r >> 12));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (r >> 18));
-    out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  }
-}
-
 // strings.ToUpper / strings.ToLower.
 std::string convert_case(std::string_view s, Case c) {
   bool ascii = std::all_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
@@ -400,7 +384,7 @@ std::string convert_case(std::string_view s, Case c) {
   while (!s.empty()) {
     size_t width = 0;
     char32_t r = decode_rune(s, width);
-    encode_rune(out, map_case(r, c));
+    util::append_utf8(out, map_case(r, c));
     s.remove_prefix(width);
   }
   return out;
