@@ -68,7 +68,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"kuma", "kuma_sd_configs", &kuma::parse_config, {}, false},
     {"lightsail", "lightsail_sd_configs", &lightsail::parse_config},
     {"linode", "linode_sd_configs", &linode::parse_config, {}, false},
-    {"marathon", "marathon_sd_configs", &marathon::parse_config},
+    {"marathon", "marathon_sd_configs", &marathon::parse_config, {}, true, true},
     {"msk", "msk_sd_configs", &msk::parse_config, "3.10", false},
     {"nerve", "nerve_sd_configs", &nerve::parse_config},
     {"nomad", "nomad_sd_configs", &nomad::parse_config, {}, false},
