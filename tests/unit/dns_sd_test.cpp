@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +20,7 @@
 
 #include "discovery/dns.h"
 #include "discovery/dns_resolv_conf.h"
+#include "test_util.h"
 
 extern char** environ;
 
@@ -185,40 +185,6 @@ model::Labels target(std::string address, std::string name, std::string srv_targ
                        {"__meta_dns_mx_record_target", mx_target}};
 }
 
-// Collects what a running discoverer sends.
-class RecordingSink : public discovery::Sink {
-public:
-  using discovery::Sink::update;
-  void update(std::vector<std::shared_ptr<const model::TargetGroup>> groups) override {
-    std::lock_guard lock(m_mutex);
-    updates.push_back(std::move(groups));
-    m_changed.notify_all();
-  }
-  void report(std::string error) override {
-    std::lock_guard lock(m_mutex);
-    reports.push_back(std::move(error));
-    m_changed.notify_all();
-  }
-  bool wait_for_reports(size_t n, std::chrono::milliseconds limit) {
-    std::unique_lock lock(m_mutex);
-    return m_changed.wait_for(lock, limit, [&] { return reports.size() >= n; });
-  }
-  // Waits until the latest update's first group has these targets.
-  bool wait_for_targets(const std::vector<model::Labels>& want, std::chrono::milliseconds limit) {
-    std::unique_lock lock(m_mutex);
-    return m_changed.wait_for(lock, limit, [&] {
-      return !updates.empty() && !updates.back().empty() && updates.back()[0]->targets == want;
-    });
-  }
-
-  std::vector<std::vector<std::shared_ptr<const model::TargetGroup>>> updates;
-  std::vector<std::string> reports;
-
-private:
-  std::mutex m_mutex;
-  std::condition_variable m_changed;
-};
-
 } // namespace
 
 TEST_SUITE("discovery::dns") {
@@ -356,7 +322,7 @@ TEST_SUITE("discovery::dns") {
     config.refresh_interval = model::Duration::seconds(1);
     auto discoverer = config.make_discoverer(options);
     REQUIRE(discoverer);
-    RecordingSink sink;
+    test::RecordingSink sink;
     std::jthread runner([&](std::stop_token stop) { (*discoverer)->run(stop, sink); });
     REQUIRE(sink.wait_for_reports(1, 5s));
 
@@ -408,7 +374,7 @@ TEST_SUITE("discovery::dns") {
     options.endpoints["dns"] = endpoint;
     auto discoverer = config_for({"a.test"}, "A", 80).make_discoverer(options);
     REQUIRE(discoverer);
-    RecordingSink sink;
+    test::RecordingSink sink;
     std::jthread runner([&](std::stop_token token) { (*discoverer)->run(token, sink); });
     std::this_thread::sleep_for(100ms);
     started = std::chrono::steady_clock::now();

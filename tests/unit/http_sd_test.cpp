@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -13,6 +12,7 @@
 
 #include "discovery/http.h"
 #include "loopback_server.h"
+#include "test_util.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
@@ -56,33 +56,6 @@ std::unique_ptr<discovery::http::Discovery> make_discovery(const discovery::http
   REQUIRE_MESSAGE(d, (d ? "" : d.error()));
   return std::move(*d);
 }
-
-// Collects what a running discoverer sends.
-class RecordingSink : public discovery::Sink {
-public:
-  using discovery::Sink::update;
-  void update(std::vector<std::shared_ptr<const model::TargetGroup>> groups) override {
-    std::lock_guard lock(m_mutex);
-    updates.push_back(std::move(groups));
-    m_changed.notify_all();
-  }
-  void report(std::string error) override {
-    std::lock_guard lock(m_mutex);
-    reports.push_back(std::move(error));
-    m_changed.notify_all();
-  }
-  bool wait_for_reports(size_t n, std::chrono::milliseconds limit) {
-    std::unique_lock lock(m_mutex);
-    return m_changed.wait_for(lock, limit, [&] { return reports.size() >= n; });
-  }
-
-  std::vector<std::vector<std::shared_ptr<const model::TargetGroup>>> updates;
-  std::vector<std::string> reports;
-
-private:
-  std::mutex m_mutex;
-  std::condition_variable m_changed;
-};
 
 } // namespace
 
@@ -213,7 +186,7 @@ TEST_SUITE("discovery::http") {
     auto discoverer = config.make_discoverer({});
     REQUIRE_MESSAGE(discoverer, (discoverer ? "" : discoverer.error()));
 
-    RecordingSink sink;
+    test::RecordingSink sink;
     std::stop_source stop;
     std::thread runner([&] { (*discoverer)->run(stop.get_token(), sink); });
     REQUIRE(sink.wait_for_reports(1, 5s));

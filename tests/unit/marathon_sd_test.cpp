@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -92,41 +91,6 @@ std::vector<model::Labels> targets_of(std::string_view body) {
   REQUIRE(groups.size() == 1);
   return groups[0].targets;
 }
-
-// Collects what a running discoverer sends.
-class RecordingSink : public discovery::Sink {
-public:
-  using discovery::Sink::update;
-  void update(std::vector<std::shared_ptr<const model::TargetGroup>> groups) override {
-    std::lock_guard lock(m_mutex);
-    updates.push_back(std::move(groups));
-    m_changed.notify_all();
-  }
-  void report(std::string error) override {
-    std::lock_guard lock(m_mutex);
-    reports.push_back(std::move(error));
-    m_changed.notify_all();
-  }
-  bool wait_for_reports(size_t n, std::chrono::milliseconds limit = 10s) {
-    std::unique_lock lock(m_mutex);
-    return m_changed.wait_for(lock, limit, [&] { return reports.size() >= n; });
-  }
-  size_t update_count() {
-    std::lock_guard lock(m_mutex);
-    return updates.size();
-  }
-  std::string report(size_t i) {
-    std::lock_guard lock(m_mutex);
-    return reports.at(i);
-  }
-
-  std::vector<std::vector<std::shared_ptr<const model::TargetGroup>>> updates;
-  std::vector<std::string> reports;
-
-private:
-  std::mutex m_mutex;
-  std::condition_variable m_changed;
-};
 
 const char* const k_two_apps = R"({"apps":[
   {"id":"/web","tasks":[{"id":"web.1","host":"127.0.0.1","ports":[31000]}]},
@@ -420,7 +384,7 @@ TEST_SUITE("discovery::marathon") {
     fx.change([&] { fx.body = k_two_apps; });
     marathon::Config config = config_for({fx.url()}, model::Duration::seconds(1));
     config.auth_token.value = "t";
-    RecordingSink sink;
+    test::RecordingSink sink;
     test::RunningDiscoverer running(config.make_discoverer({}), sink);
     REQUIRE(sink.wait_for_reports(1));
     CHECK(sink.report(0) == "");
@@ -451,7 +415,7 @@ TEST_SUITE("discovery::marathon") {
   TEST_CASE("make_discoverer: stops at once during a slow request") {
     FakeMarathon fx;
     fx.change([&] { fx.delay = 2s; });
-    RecordingSink sink;
+    test::RecordingSink sink;
     test::RunningDiscoverer running(config_for({fx.url()}).make_discoverer({}), sink);
     while (fx.get(fx.requests) == 0) {
       std::this_thread::sleep_for(5ms);

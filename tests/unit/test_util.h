@@ -3,8 +3,10 @@
 // Helpers shared by the unit tests.
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <string>
 #include <string_view>
@@ -59,6 +61,49 @@ struct Pki {
   std::string ca, server_cert, server_key, loopback_cert, loopback_key, client_cert, client_key, other_ca;
 
   static const Pki& get();
+};
+
+// Collects what a running discoverer sends; the wait_ and accessor
+// functions are safe while it runs.
+class RecordingSink : public discovery::Sink {
+public:
+  using discovery::Sink::update;
+  void update(std::vector<std::shared_ptr<const model::TargetGroup>> groups) override {
+    std::lock_guard lock(m_mutex);
+    updates.push_back(std::move(groups));
+    m_changed.notify_all();
+  }
+  void report(std::string error) override {
+    std::lock_guard lock(m_mutex);
+    reports.push_back(std::move(error));
+    m_changed.notify_all();
+  }
+  bool wait_for_reports(size_t n, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, limit, [&] { return reports.size() >= n; });
+  }
+  // Waits until the latest update's first group has these targets.
+  bool wait_for_targets(const std::vector<model::Labels>& want, std::chrono::milliseconds limit) {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, limit, [&] {
+      return !updates.empty() && !updates.back().empty() && updates.back()[0]->targets == want;
+    });
+  }
+  size_t update_count() {
+    std::lock_guard lock(m_mutex);
+    return updates.size();
+  }
+  std::string report(size_t i) {
+    std::lock_guard lock(m_mutex);
+    return reports.at(i);
+  }
+
+  std::vector<std::vector<std::shared_ptr<const model::TargetGroup>>> updates;
+  std::vector<std::string> reports;
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
 };
 
 // Runs a discoverer, reporting to sink, on its own thread until stopped or
