@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "discovery/consul_json.h"
+#include "discovery/go_json.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::consul {
@@ -175,44 +175,6 @@ Result<std::vector<Entry>> parse_entries(std::string_view body) {
   return entries;
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
-size_t utf8_length(std::string_view s, size_t i) {
-  auto b = static_cast<unsigned char>(s[i]);
-  size_t n = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0;
-  if (n == 0 || i + n > s.size()) {
-    return 0;
-  }
-  for (size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
-      return 0;
-    }
-  }
-  auto b1 = static_cast<unsigned char>(s[i + 1]);
-  if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F)) {
-    return 0; // overlong, surrogate or beyond U+10FFFF
-  }
-  return n;
-}
-
-// strutil.SanitizeLabelName: one '_' per code point (or invalid byte)
-// outside [a-zA-Z0-9_].
-std::string sanitize_label_name(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    char c = s[i];
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
-      out += c;
-      ++i;
-      continue;
-    }
-    out += '_';
-    size_t n = static_cast<unsigned char>(c) < 0x80 ? 1 : utf8_length(s, i);
-    i += n == 0 ? 1 : n;
-  }
-  return out;
-}
-
 } // namespace
 
 std::string aggregated_status(const std::vector<std::pair<std::string, std::string>>& checks) {
@@ -297,13 +259,13 @@ Result<model::TargetGroup> service_group(std::string_view body, const std::strin
     target.set(k_service_id_label, s.id);
     target.set(k_health_label, aggregated_status(entry.checks));
     for (const auto& [key, value] : entry.node.meta) {
-      target.set(std::string(k_metadata_prefix) + sanitize_label_name(key), value);
+      target.set(std::string(k_metadata_prefix) + util::sanitize_label_name(key), value);
     }
     for (const auto& [key, value] : s.meta) {
-      target.set(std::string(k_service_metadata_prefix) + sanitize_label_name(key), value);
+      target.set(std::string(k_service_metadata_prefix) + util::sanitize_label_name(key), value);
     }
     for (const auto& [key, value] : entry.node.tagged_addresses) {
-      target.set(std::string(k_tagged_address_prefix) + sanitize_label_name(key), value);
+      target.set(std::string(k_tagged_address_prefix) + util::sanitize_label_name(key), value);
     }
   }
   return group;

@@ -67,4 +67,18 @@ private:
   RefreshFn m_refresh;
 };
 
+// A RefreshDiscoverer around the Discovery that `Discovery::make(config)`
+// builds (a class with `Result<std::vector<model::TargetGroup>>
+// refresh(std::stop_token)`); fails where make fails.
+template <class Discovery, class Config>
+Result<std::unique_ptr<Discoverer>> make_refresh_discoverer(const Config& config, int64_t interval_ms) {
+  Result<std::unique_ptr<Discovery>> discovery = Discovery::make(config);
+  if (!discovery) {
+    return fail(discovery.error());
+  }
+  std::shared_ptr<Discovery> shared = std::move(*discovery);
+  return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
+      interval_ms, [shared](std::stop_token stop) { return shared->refresh(std::move(stop)); }));
+}
+
 } // namespace sdscope::discovery

@@ -52,15 +52,6 @@ bool is_json_content_type(std::string_view content_type) {
   return rest == "charset=utf-8" || rest == "charset=\"utf-8\"";
 }
 
-std::string trim_space(std::string_view s) {
-  constexpr std::string_view k_space = " \t\r\n\v\f";
-  size_t b = s.find_first_not_of(k_space);
-  if (b == std::string_view::npos) {
-    return "";
-  }
-  return std::string(s.substr(b, s.find_last_not_of(k_space) - b + 1));
-}
-
 std::string source_of(const std::string& url, size_t index) { return url + ":" + std::to_string(index); }
 
 } // namespace
@@ -80,7 +71,7 @@ Result<std::vector<model::TargetGroup>> groups_from_response(const net::HttpResp
   if (response.status != 200) {
     return fail("server returned HTTP status " + response.status_line());
   }
-  if (!is_json_content_type(trim_space(response.content_type))) {
+  if (!is_json_content_type(util::trim_space(response.content_type))) {
     return fail("unsupported content type " + util::go_quote(response.content_type));
   }
   Result<std::vector<model::TargetGroup>> groups = parse_groups_json(response.body);
@@ -132,13 +123,7 @@ Result<std::vector<model::TargetGroup>> Discovery::refresh(std::stop_token stop)
 }
 
 Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& /*options*/) const {
-  Result<std::unique_ptr<Discovery>> discovery = Discovery::make(*this);
-  if (!discovery) {
-    return fail(discovery.error());
-  }
-  std::shared_ptr<Discovery> shared = std::move(*discovery);
-  return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
-      refresh_interval.ms, [shared](std::stop_token stop) { return shared->refresh(std::move(stop)); }));
+  return make_refresh_discoverer<Discovery>(*this, refresh_interval.ms);
 }
 
 } // namespace sdscope::discovery::http

@@ -369,34 +369,6 @@ bool matches_hostname_pattern(const std::string& pattern, const std::string& hos
 
 } // namespace
 
-std::string sanitize_label_name(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  for (size_t i = 0; i < name.size();) {
-    auto byte = static_cast<unsigned char>(name[i]);
-    if (std::isalnum(byte) != 0 || byte == '_') {
-      out += static_cast<char>(byte);
-      ++i;
-      continue;
-    }
-    // One '_' per code point: skip a valid sequence's continuation bytes.
-    size_t width = 1;
-    size_t want = byte >= 0xF0 && byte <= 0xF4 ? 4 : byte >= 0xE0 && byte <= 0xEF ? 3 : byte >= 0xC2 && byte <= 0xDF ? 2 : 1;
-    if (want > 1 && i + want <= name.size()) {
-      bool valid = true;
-      for (size_t k = 1; k < want; ++k) {
-        valid = valid && (static_cast<unsigned char>(name[i + k]) & 0xC0) == 0x80;
-      }
-      if (valid) {
-        width = want;
-      }
-    }
-    out += '_';
-    i += width;
-  }
-  return out;
-}
-
 std::string object_source(std::string_view role, std::string_view namespace_, std::string_view name) {
   if (role == "node") {
     return "node/" + std::string(name);

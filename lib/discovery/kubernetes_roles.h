@@ -20,9 +20,7 @@
 
 namespace sdscope::discovery::kubernetes {
 
-// strutil.SanitizeLabelName: every code point outside [a-zA-Z0-9_] (and
-// every invalid UTF-8 byte) becomes one '_'.
-std::string sanitize_label_name(std::string_view name);
+using util::sanitize_label_name;
 
 using util::join_host_port;
 

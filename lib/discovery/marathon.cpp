@@ -20,7 +20,6 @@
 
 #include <fmt/format.h>
 
-#include "discovery/kubernetes_roles.h"
 #include "discovery/marathon_apps.h"
 #include "util/os_file.h"
 #include "util/strings.h"
@@ -37,19 +36,9 @@ constexpr std::string_view k_app_label_prefix = "__meta_marathon_app_label_";
 constexpr std::string_view k_port_mapping_label_prefix = "__meta_marathon_port_mapping_label_";
 constexpr std::string_view k_port_definition_label_prefix = "__meta_marathon_port_definition_label_";
 
-// strings.TrimSpace for the ASCII white space a token file ends with.
-std::string trim_space(std::string_view s) {
-  constexpr std::string_view k_space = " \t\r\n\v\f";
-  size_t b = s.find_first_not_of(k_space);
-  if (b == std::string_view::npos) {
-    return "";
-  }
-  return std::string(s.substr(b, s.find_last_not_of(k_space) - b + 1));
-}
-
 void add_labels(model::Labels& labels, std::string_view prefix, const StringMap& map) {
   for (const auto& [name, value] : map) {
-    labels.set(std::string(prefix) + kubernetes::sanitize_label_name(name), value);
+    labels.set(std::string(prefix) + util::sanitize_label_name(name), value);
   }
 }
 
@@ -197,7 +186,7 @@ Result<std::string> Discovery::authorization() const {
   if (!text) {
     return fail(fmt::format("unable to read auth token file {}: {}", m_token_file, text.error()));
   }
-  return "token=" + trim_space(*text);
+  return "token=" + util::trim_space(*text);
 }
 
 Result<std::vector<model::TargetGroup>> Discovery::refresh(std::stop_token stop) {
@@ -238,13 +227,7 @@ Result<std::vector<model::TargetGroup>> Discovery::refresh(std::stop_token stop)
 }
 
 Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& /*options*/) const {
-  Result<std::unique_ptr<Discovery>> discovery = Discovery::make(*this);
-  if (!discovery) {
-    return fail(discovery.error());
-  }
-  std::shared_ptr<Discovery> shared = std::move(*discovery);
-  return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
-      refresh_interval.ms, [shared](std::stop_token stop) { return shared->refresh(std::move(stop)); }));
+  return make_refresh_discoverer<Discovery>(*this, refresh_interval.ms);
 }
 
 } // namespace sdscope::discovery::marathon

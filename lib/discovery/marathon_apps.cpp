@@ -7,18 +7,12 @@
 
 #include <fmt/format.h>
 
-#include "discovery/consul_json.h"
+#include "discovery/go_json.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::marathon {
 
 namespace {
-
-// Go's encoding/json machinery, shared with consul_sd (same wording).
-using consul::equal_fold;
-using consul::GoDecoder;
-using consul::Json;
-using consul::json_kind;
 
 // Go's decoding into v2.45's structs: names match case-insensitively, null
 // leaves the zero value, a type mismatch is recorded (the first one wins)

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "util/os_file.h"
+#include "util/base64.h"
 #include "util/strings.h"
 
 namespace sdscope::net {
@@ -50,43 +51,6 @@ constexpr long k_max_redirects_followed = 9;
 void init_curl_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// strings.TrimSpace for ASCII whitespace.
-std::string trim_space(std::string_view s) {
-  constexpr std::string_view k_space = " \t\r\n\v\f";
-  size_t b = s.find_first_not_of(k_space);
-  if (b == std::string_view::npos) {
-    return "";
-  }
-  size_t e = s.find_last_not_of(k_space);
-  return std::string(s.substr(b, e - b + 1));
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += k_alphabet[(n >> 18) & 63];
-    out += k_alphabet[(n >> 12) & 63];
-    out += k_alphabet[(n >> 6) & 63];
-    out += k_alphabet[n & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t n = uint8_t(in[i]) << 16;
-    out += k_alphabet[(n >> 18) & 63];
-    out += k_alphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += k_alphabet[(n >> 18) & 63];
-    out += k_alphabet[(n >> 12) & 63];
-    out += k_alphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
 }
 
 // url.QueryEscape.
@@ -459,10 +423,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     }
     size_t reason = code == std::string_view::npos ? code : line.find(' ', code + 1);
     if (reason != std::string_view::npos) {
-      received->reason = trim_space(line.substr(reason + 1));
+      received->reason = util::trim_space(line.substr(reason + 1));
     }
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    received->headers.emplace_back(std::string(line.substr(0, colon)), trim_space(line.substr(colon + 1)));
+    received->headers.emplace_back(std::string(line.substr(0, colon)), util::trim_space(line.substr(colon + 1)));
   }
   return size * count;
 }
@@ -482,7 +446,7 @@ struct SecretSource {
     if (!data) {
       return fail("unable to read " + what + " file " + file + ": " + data.error());
     }
-    return trim_space(*data);
+    return util::trim_space(*data);
   }
 };
 
@@ -574,7 +538,7 @@ private:
     }
     if (style == AuthStyle::in_header) {
       headers.emplace_back("Authorization",
-                           "Basic " + base64(query_escape(m_config.client_id) + ":" + query_escape(secret)));
+                           "Basic " + util::encode_base64_std(query_escape(m_config.client_id) + ":" + query_escape(secret)));
     } else {
       form["client_id"] = m_config.client_id;
       if (!secret.empty()) {
@@ -597,7 +561,7 @@ private:
   }
 
   Result<void> parse_token(const HttpResponse& response) {
-    std::string media_type = util::to_lower_ascii(trim_space(response.content_type.substr(
+    std::string media_type = util::to_lower_ascii(util::trim_space(response.content_type.substr(
         0, std::min(response.content_type.size(), response.content_type.find(';')))));
     std::string token, type;
     std::optional<long long> expires_in;
@@ -767,7 +731,7 @@ struct HttpClient::Impl {
         return fail(password.error());
       }
       secrets.push_back(*password);
-      return std::optional<std::string>("Basic " + base64(m_config.basic_auth->username + ":" + *password));
+      return std::optional<std::string>("Basic " + util::encode_base64_std(m_config.basic_auth->username + ":" + *password));
     }
     if (m_oauth2) {
       std::string user_agent;

@@ -144,6 +144,32 @@ std::string closest_match(std::string_view word, std::span<const std::string_vie
   return best;
 }
 
+std::string trim_space(std::string_view s) {
+  constexpr std::string_view k_space = " \t\r\n\v\f";
+  size_t begin = s.find_first_not_of(k_space);
+  if (begin == std::string_view::npos) {
+    return "";
+  }
+  return std::string(s.substr(begin, s.find_last_not_of(k_space) - begin + 1));
+}
+
+std::string sanitize_label_name(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (size_t i = 0; i < name.size();) {
+    char c = name[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+      out += c;
+      ++i;
+      continue;
+    }
+    out += '_';
+    char32_t rune = 0;
+    i += std::max<size_t>(utf8_sequence(name, i, rune), 1);
+  }
+  return out;
+}
+
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }

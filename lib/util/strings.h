@@ -25,6 +25,11 @@ bool valid_utf8(std::string_view s);
 std::string closest_match(std::string_view word, std::span<const std::string_view> candidates);
 
 bool starts_with(std::string_view s, std::string_view prefix);
+// Go's strings.TrimSpace for ASCII white space.
+std::string trim_space(std::string_view s);
+// Prometheus's strutil.SanitizeLabelName: one '_' for each code point (or
+// invalid byte) outside [a-zA-Z0-9_].
+std::string sanitize_label_name(std::string_view name);
 std::string to_lower_ascii(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
 

@@ -1,12 +1,12 @@
-// JSON as Go's encoding/json decodes it into consul's API structs
-// (hashicorp/consul/api), with Go's error wording, for consul_sd.
-#include "discovery/consul_json.h"
+// JSON as Go's encoding/json decodes it into API structs, with Go's error
+// wording.
+#include "discovery/go_json.h"
 
 #include <fmt/format.h>
 
 #include "util/strings.h"
 
-namespace sdscope::discovery::consul {
+namespace sdscope::discovery {
 
 bool equal_fold(std::string_view a, std::string_view b) {
   return a.size() == b.size() && util::to_lower_ascii(a) == util::to_lower_ascii(b);
@@ -128,4 +128,4 @@ void GoDecoder::mismatch(const std::string& kind, std::string_view where, std::s
   }
 }
 
-} // namespace sdscope::discovery::consul
+} // namespace sdscope::discovery

@@ -10,11 +10,13 @@
 
 #include "util/result.h"
 
-namespace sdscope::discovery::consul {
+// Go's encoding/json as the mechanisms decode API responses into Go structs
+// (consul, marathon, ...), with Go's error wording.
+namespace sdscope::discovery {
 
 using Json = nlohmann::ordered_json;
 
-// Go's strings.EqualFold for the ASCII names of consul's struct fields.
+// Go's strings.EqualFold for the ASCII names of struct fields.
 bool equal_fold(std::string_view a, std::string_view b);
 
 // The kind of v as Go's decoding errors name it ("string", "object", ...).
@@ -23,10 +25,10 @@ std::string json_kind(const Json& v);
 // Parses a response body; fails with Go's wording on an empty or bad body.
 Result<Json> parse_json(std::string_view body);
 
-// Go's fmt %v of a decoded interface{} value (for the datacenter error).
+// Go's fmt %v of a decoded interface{} value.
 std::string go_value(const Json& v);
 
-// Decodes JSON as Go's encoding/json fills consul's API structs. Records the
+// Decodes JSON as Go's encoding/json fills a Go struct. Records the
 // first type mismatch the way Go words it; decoding goes on.
 class GoDecoder {
 public:
@@ -46,4 +48,4 @@ public:
   void mismatch(const std::string& kind, std::string_view where, std::string_view type);
 };
 
-} // namespace sdscope::discovery::consul
+} // namespace sdscope::discovery
