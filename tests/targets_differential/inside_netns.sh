@@ -4,9 +4,9 @@
 # the scenarios as written, run 2 = relabeling replaced by "drop all") and
 # sdscope on every scenario, all talking over 127.0.0.1 only.
 #
-# Usage: inside_netns.sh WORKDIR PYTHON HTTP_PORT DEADLINE [SDSCOPE]
+# Usage: inside_netns.sh WORKDIR PYTHON HTTP_PORT HTTPS_PORT DEADLINE [SDSCOPE]
 set -u
-work=$1 py=$2 http_port=$3 deadline=$4 sdscope=${5:-}
+work=$1 py=$2 http_port=$3 https_port=$4 deadline=$5 sdscope=${6:-}
 prom=${PROMETHEUS:-prometheus}
 port1=19091 port2=19092
 
@@ -32,8 +32,8 @@ if [ -f dnsmasq.conf ]; then
     mount --bind "$work/resolv.conf" /etc/resolv.conf || { echo "cannot mount resolv.conf" >&2; exit 3; }
 fi
 
-# http_sd fixture: serves WORKDIR (a .json file is sent as application/json)
-"$py" -m http.server --bind 127.0.0.1 --directory "$work" "$http_port" >http.log 2>&1 &
+# The API fixture: serves WORKDIR over HTTP and HTTPS (see fixture.py)
+"$py" "$(dirname "$0")/fixture.py" "$work" "$http_port" "$https_port" >http.log 2>&1 &
 pids+=($!)
 "$py" - "$http_port" <<'PY' || { echo "fixture HTTP server did not start:" >&2; cat http.log >&2; exit 3; }
 import sys, time, urllib.request

@@ -53,7 +53,7 @@ def header_flags(path):
 
 
 def main():
-    src, work, http_base = sys.argv[1:4]
+    src, work, http_base, https_base = sys.argv[1:5]
     entries = []
     for name in sorted(os.listdir(src)):
         p = os.path.join(src, name)
@@ -73,6 +73,8 @@ def main():
             os.makedirs(dest)
         with open(cfgpath, encoding='utf-8') as f:
             text = f.read().replace('@HTTP@', '%s/%s' % (http_base, scen))
+            text = text.replace('@HTTPS@', '%s/%s' % (https_base, scen))
+            text = text.replace('@HTTPS_PORT@', https_base.rsplit(':', 1)[1])
         cfg = yaml.safe_load(text) or {}
         extra = set(cfg) - {'global', 'scrape_configs'}
         if extra:

@@ -7,7 +7,9 @@
 # SCENARIO_DIR (testdata/targets) holds one scenario per NAME.yml, or per
 # directory NAME/ with NAME/prometheus.yml and the files it names (file_sd
 # files, http_sd responses under NAME/http/; "@HTTP@" in the config is the
-# base URL of NAME/ on the fixture server). Only `global` (scrape_interval,
+# base URL of NAME/ on the fixture server, "@HTTPS@" the same over HTTPS,
+# "@HTTPS_PORT@" its port; the fixture's certificate is fixture-cert.pem, see
+# fixture.py for how requests map to files). Only `global` (scrape_interval,
 # scrape_timeout) and `scrape_configs` may appear; every target address is
 # in 127.0.0.0/8 or ::1. A header line "# dup-ok: <reason>" marks scenarios
 # whose active targets have duplicates (Prometheus then shows the discovered
@@ -23,7 +25,7 @@
 #      discovered labels come from run 2's droppedTargets.
 #   2. In one loopback-only network namespace (unshare -mn; Prometheus really
 #      scrapes what it discovers) it starts the http_sd fixture
-#      (python3 -m http.server), both Prometheus servers, and runs
+#      (fixture.py), both Prometheus servers, and runs
 #      `sdscope targets WORK/NAME.yml -o json` for every scenario meanwhile;
 #      poll.py waits until every job's scrape pool has synced in both
 #      servers and the target lists are stable (upper bound
@@ -85,8 +87,13 @@ else
     trap 'rm -rf "$WORK"' EXIT
 fi
 
-HTTP_PORT=18080
-"$PY" "$here/prepare.py" "$SCEN" "$WORK" "http://127.0.0.1:$HTTP_PORT" || { echo "FAIL: preparing the scenarios"; exit 1; }
+HTTP_PORT=18080 HTTPS_PORT=18443
+"$PY" "$here/prepare.py" "$SCEN" "$WORK" "http://127.0.0.1:$HTTP_PORT" "https://127.0.0.1:$HTTPS_PORT" ||
+    { echo "FAIL: preparing the scenarios"; exit 1; }
+# The HTTPS fixture's certificate (self-signed, for 127.0.0.1; its own CA).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$WORK/fixture-key.pem" -out "$WORK/fixture-cert.pem" >/dev/null 2>&1 ||
+    { echo "FAIL: openssl could not make the fixture certificate"; exit 1; }
 
 sd_arg=
 [ $have_sd = 1 ] && sd_arg=$SDSCOPE
@@ -95,7 +102,7 @@ start=$(date +%s)
 # 127.0.0.1:53, named by a resolv.conf bind-mounted over /etc/resolv.conf in
 # a private mount namespace).
 [ -f "$SCEN/dnsmasq.conf" ] && cp "$SCEN/dnsmasq.conf" "$WORK/"
-if ! unshare -mn bash "$here/inside_netns.sh" "$WORK" "$PY" "$HTTP_PORT" "${TARGETS_DIFF_DEADLINE:-60}" $sd_arg; then
+if ! unshare -mn bash "$here/inside_netns.sh" "$WORK" "$PY" "$HTTP_PORT" "$HTTPS_PORT" "${TARGETS_DIFF_DEADLINE:-60}" $sd_arg; then
     echo "FAIL: Prometheus did not deliver the targets of every scenario (see above)"
     exit 1
 fi

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The loopback API fixture of the targets differential test.
+
+Serves the work directory over HTTP on PORT and over HTTPS on TLS_PORT (the
+certificate fixture-cert.pem/fixture-key.pem in the work directory, for
+127.0.0.1; a config trusts it with `tls_config: {ca_file: fixture-cert.pem}`).
+
+A request's path (query ignored) names a file under the work directory; a
+directory answers with its index.html. GET, HEAD and POST all answer from the
+file, so a scenario stores each API response as a file. One rule for
+XML-RPC: a POST whose body calls method M is answered from PATH/M.xml when
+that file exists. Content types follow the file extension (.json is
+application/json, .xml is text/xml).
+
+Usage: fixture.py WORKDIR PORT TLS_PORT
+"""
+import http.server
+import os
+import re
+import ssl
+import sys
+import threading
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = dict(http.server.SimpleHTTPRequestHandler.extensions_map,
+                          **{'.json': 'application/json', '.xml': 'text/xml'})
+
+    def translate_path(self, path):
+        real = super().translate_path(path)
+        method = getattr(self, 'xmlrpc_method', None)
+        if method and os.path.isfile(os.path.join(real, method + '.xml')):
+            return os.path.join(real, method + '.xml')
+        return real
+
+    def send_head(self):
+        # A directory without a trailing slash is served, not redirected
+        # (API clients ask for /v1.24/containers/json, not .../json/).
+        real = self.translate_path(self.path)
+        if os.path.isdir(real) and not self.path.split('?')[0].endswith('/'):
+            self.path = self.path.split('?')[0] + '/'
+        return super().send_head()
+
+    def do_POST(self):
+        length = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(length).decode('utf-8', 'replace')
+        m = re.search(r'<methodName>\s*([^<\s]+)\s*</methodName>', body)
+        self.xmlrpc_method = m.group(1) if m else None
+        self.do_GET()
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write('%s %s\n' % (self.command, fmt % args))
+
+
+def main():
+    work, port, tls_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    os.chdir(work)
+    plain = http.server.ThreadingHTTPServer(('127.0.0.1', port), Handler)
+    secure = http.server.ThreadingHTTPServer(('127.0.0.1', tls_port), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain('fixture-cert.pem', 'fixture-key.pem')
+    secure.socket = context.wrap_socket(secure.socket, server_side=True)
+    threading.Thread(target=secure.serve_forever, daemon=True).start()
+    plain.serve_forever()
+
+
+if __name__ == '__main__':
+    main()
