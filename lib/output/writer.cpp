@@ -1,5 +1,8 @@
 #include "output/writer.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
@@ -16,10 +19,11 @@ public:
   explicit JsonWriter(std::ostream& out) : m_out(&out) {}
   // An element writer: writes into m_buffer only, as if `depth` containers
   // were open.
-  JsonWriter(size_t depth, bool after_sibling) : m_levels(depth, false) {
+  JsonWriter(size_t depth, bool after_sibling) : m_levels(depth, 0) {
     if (depth > 0) {
       m_levels.back() = after_sibling;
     }
+    m_separator.append(2 * depth, ' ');
   }
 
   void begin_object() override { open('{'); }
@@ -28,8 +32,16 @@ public:
   void end_array() override { close(']'); }
   void key(std::string_view k) override {
     element();
-    quoted(k);
-    m_buffer += ": ";
+    if (plain(k)) { // the common case, in one copy: "k":<space>
+      char* p = room(k.size() + 4);
+      *p = '"';
+      std::memcpy(p + 1, k.data(), k.size());
+      std::memcpy(p + 1 + k.size(), "\": ", 3);
+      m_size += k.size() + 4;
+    } else {
+      quoted(k);
+      put(": ");
+    }
     m_after_key = true;
   }
   void string(std::string_view s) override {
@@ -38,14 +50,14 @@ public:
   }
   void number(int64_t n) override {
     element();
-    fmt::format_to(std::back_inserter(m_buffer), "{}", n);
+    put(fmt::format_int(n).c_str());
   }
   void boolean(bool b) override {
     element();
-    m_buffer += b ? "true" : "false";
+    put(b ? "true" : "false");
   }
   void finish() override {
-    m_buffer += '\n';
+    put('\n');
     flush();
   }
   std::unique_ptr<DocumentWriter> element_writer(std::string& out, bool after_sibling) override {
@@ -57,15 +69,34 @@ public:
   void append_elements(std::string_view elements) override {
     flush();
     m_out->write(elements.data(), static_cast<std::streamsize>(elements.size()));
-    m_levels.back() = true;
+    m_levels.back() = 1;
   }
   ~JsonWriter() override {
     if (m_result != nullptr) {
+      m_buffer.resize(m_size);
       m_result->swap(m_buffer);
     }
   }
 
 private:
+  // Room for n more bytes after the m_size written; the caller adds to
+  // m_size what it wrote (writing through a pointer: appending to the string
+  // a piece at a time was a quarter of the run's instructions).
+  char* room(size_t n) {
+    if (m_size + n > m_buffer.size()) {
+      m_buffer.resize(std::max(2 * m_buffer.size(), m_size + n + 4096));
+    }
+    return m_buffer.data() + m_size;
+  }
+  void put(std::string_view s) {
+    std::memcpy(room(s.size()), s.data(), s.size());
+    m_size += s.size();
+  }
+  void put(char c) {
+    *room(1) = c;
+    ++m_size;
+  }
+
   // Before a value or key: a comma after the previous sibling and a new,
   // indented line (not for the value right after its key).
   void element() {
@@ -76,70 +107,84 @@ private:
     if (m_levels.empty()) {
       return;
     }
-    if (m_levels.back()) {
-      m_buffer += ',';
-    }
-    m_levels.back() = true;
-    m_buffer += '\n';
-    m_buffer.append(2 * m_levels.size(), ' ');
+    std::string_view separator = m_separator;
+    put(m_levels.back() != 0 ? separator : separator.substr(1));
+    m_levels.back() = 1;
   }
   void open(char bracket) {
     element();
-    m_buffer += bracket;
-    m_levels.push_back(false);
+    put(bracket);
+    m_levels.push_back(0);
+    m_separator += "  ";
   }
   void close(char bracket) {
-    bool had_children = m_levels.back();
+    bool had_children = m_levels.back() != 0;
     m_levels.pop_back();
+    m_separator.resize(m_separator.size() - 2);
     if (had_children) {
-      m_buffer += '\n';
-      m_buffer.append(2 * m_levels.size(), ' ');
+      put(std::string_view(m_separator).substr(1));
     }
-    m_buffer += bracket;
-    if (m_out != nullptr && m_buffer.size() > (1 << 16)) {
+    put(bracket);
+    if (m_out != nullptr && m_size > (1 << 16)) {
       flush();
     }
   }
+  // Nothing to escape and valid UTF-8. Eight bytes at a time (the classic
+  // "has a byte less than n / equal to c" word tricks): this test ran over
+  // every byte of the output.
+  static bool plain(std::string_view s) {
+    constexpr uint64_t k_ones = 0x0101010101010101, k_highs = 0x8080808080808080;
+    auto has_less = [](uint64_t w, uint64_t n) { return (w - k_ones * n) & ~w & k_highs; };
+    auto has_byte = [&](uint64_t w, char c) { return has_less(w ^ (k_ones * static_cast<unsigned char>(c)), 1); };
+    uint64_t special = 0, high = 0;
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      high |= w & k_highs;
+      special |= has_less(w, 0x20) | has_byte(w, '"') | has_byte(w, '\\');
+    }
+    for (; i < s.size(); ++i) {
+      auto c = static_cast<unsigned char>(s[i]);
+      high |= c & 0x80;
+      special |= static_cast<uint64_t>(c < 0x20 || c == '"' || c == '\\');
+    }
+    return special == 0 && (high == 0 || util::valid_utf8(s));
+  }
   void quoted(std::string_view s) {
-    m_buffer += '"';
-    // Nothing to escape is the common case: one pass (vectorised: no early
-    // exit) to know, then one copy.
-    bool special = false;
-    unsigned char high = 0;
-    for (char ch : s) {
-      auto c = static_cast<unsigned char>(ch);
-      special |= c < 0x20 || c == '"' || c == '\\';
-      high |= c;
+    if (plain(s)) {
+      char* p = room(s.size() + 2);
+      *p = '"';
+      std::memcpy(p + 1, s.data(), s.size());
+      p[1 + s.size()] = '"';
+      m_size += s.size() + 2;
+      return;
     }
-    bool valid = high < 0x80 || util::valid_utf8(s);
-    if (!special && valid) {
-      m_buffer.append(s);
-    } else {
-      escaped(s, valid);
-    }
-    m_buffer += '"';
+    put('"');
+    escaped(s, util::valid_utf8(s));
+    put('"');
   }
   void escaped(std::string_view s, bool valid) {
     for (size_t i = 0; i < s.size(); ++i) {
       auto c = static_cast<unsigned char>(s[i]);
       switch (c) {
-      case '"': m_buffer += "\\\""; break;
-      case '\\': m_buffer += "\\\\"; break;
-      case '\n': m_buffer += "\\n"; break;
-      case '\r': m_buffer += "\\r"; break;
-      case '\t': m_buffer += "\\t"; break;
-      case '\b': m_buffer += "\\b"; break;
-      case '\f': m_buffer += "\\f"; break;
+      case '"': put("\\\""); break;
+      case '\\': put("\\\\"); break;
+      case '\n': put("\\n"); break;
+      case '\r': put("\\r"); break;
+      case '\t': put("\\t"); break;
+      case '\b': put("\\b"); break;
+      case '\f': put("\\f"); break;
       default:
         if (c < 0x20) {
-          fmt::format_to(std::back_inserter(m_buffer), "\\u{:04x}", c);
+          put(fmt::format("\\u{:04x}", c));
         } else if (c < 0x80 || valid) {
-          m_buffer += static_cast<char>(c);
+          put(static_cast<char>(c));
         } else if (size_t n = utf8_length(c); util::valid_utf8(s.substr(i, n))) {
-          m_buffer.append(s.substr(i, n));
+          put(s.substr(i, n));
           i += n - 1;
         } else {
-          m_buffer += "\\ufffd";
+          put("\\ufffd");
         }
       }
     }
@@ -149,16 +194,19 @@ private:
   }
   void flush() {
     if (m_out != nullptr) {
-      m_out->write(m_buffer.data(), static_cast<std::streamsize>(m_buffer.size()));
-      m_buffer.clear();
+      m_out->write(m_buffer.data(), static_cast<std::streamsize>(m_size));
+      m_size = 0;
     }
   }
 
   std::ostream* m_out = nullptr; // null for an element writer
   std::string* m_result = nullptr; // an element writer's: where its elements go
-  // The writer's own (not shared with another thread's: same cache lines).
+  // The writer's own (not shared with another thread's: same cache lines);
+  // its first m_size bytes are written.
   std::string m_buffer;
-  std::vector<bool> m_levels; // per open container: has it a child yet
+  size_t m_size = 0;
+  std::vector<char> m_levels; // per open container: has it a child yet
+  std::string m_separator = ",\n"; // before a sibling: comma, newline, indent
   bool m_after_key = false;
 };
 
