@@ -265,7 +265,8 @@ TEST_SUITE("discovery::puppetdb") {
   TEST_CASE("refresh: content types v2.45 accepts") {
     FakePuppetDb fx;
     auto discovery = make_discovery(config_for(fx.url()));
-    for (const char* type : {"application/json", "application/json; charset=utf-8", "Application/JSON;charset=\"UTF-8\""}) {
+    for (const char* type :
+         {"application/json", "application/json; charset=utf-8", "Application/JSON;charset=\"UTF-8\""}) {
       fx.change([&] { fx.content_type = type; });
       auto groups = discovery->refresh({});
       CHECK_MESSAGE(groups, type);
