@@ -39,6 +39,47 @@ Result<Json> parse_json(std::string_view body) {
   return json;
 }
 
+std::string go_json_string(std::string_view s) {
+  constexpr char k_hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      if (b == '"' || b == '\\') {
+        out += '\\';
+        out += static_cast<char>(b);
+      } else if (b == '\n') {
+        out += "\\n";
+      } else if (b == '\r') {
+        out += "\\r";
+      } else if (b == '\t') {
+        out += "\\t";
+      } else if (b < 0x20 || b == '<' || b == '>' || b == '&') {
+        out += "\\u00";
+        out += k_hex[b >> 4];
+        out += k_hex[b & 15];
+      } else {
+        out += static_cast<char>(b);
+      }
+      ++i;
+      continue;
+    }
+    char32_t rune = 0;
+    size_t len = util::utf8_sequence(s, i, rune);
+    if (len == 0) {
+      out += "\\ufffd";
+      ++i;
+    } else if (rune == 0x2028 || rune == 0x2029) {
+      out += rune == 0x2028 ? "\\u2028" : "\\u2029";
+      i += len;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out + "\"";
+}
+
 std::string go_value(const Json& v) {
   if (v.is_null()) {
     return "<nil>";

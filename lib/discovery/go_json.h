@@ -25,6 +25,11 @@ std::string json_kind(const Json& v);
 // Parses a response body; fails with Go's wording on an empty or bad body.
 Result<Json> parse_json(std::string_view body);
 
+// Go's json.Marshal of a string (Go 1.20): quoted, with \n \r \t, other
+// control bytes and the HTML-unsafe < > & as \u00XX, U+2028/U+2029
+// escaped and invalid UTF-8 bytes as \ufffd.
+std::string go_json_string(std::string_view s);
+
 // Go's fmt %v of a decoded interface{} value.
 std::string go_value(const Json& v);
 

@@ -31,7 +31,10 @@ std::string format_seconds(int64_t ms) {
   return text;
 }
 
-// ^(?i:application/json(;\s*charset=("utf-8"|utf-8))?)$
+std::string source_of(const std::string& url, size_t index) { return url + ":" + std::to_string(index); }
+
+} // namespace
+
 bool is_json_content_type(std::string_view content_type) {
   std::string text = util::to_lower_ascii(content_type);
   constexpr std::string_view k_json = "application/json";
@@ -51,10 +54,6 @@ bool is_json_content_type(std::string_view content_type) {
   }
   return rest == "charset=utf-8" || rest == "charset=\"utf-8\"";
 }
-
-std::string source_of(const std::string& url, size_t index) { return url + ":" + std::to_string(index); }
-
-} // namespace
 
 void Config::validate(yaml::Checker& c) const {
   // v2.45 does not validate the inline HTTP client here (fixed in 2.48).

@@ -31,6 +31,10 @@ struct Config : SdConfigBase<Config> {
   Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 
+// The Content-Type check http_sd and puppetdb_sd share (v2.45's regexp
+// ^(?i:application/json(;\s*charset=("utf-8"|utf-8))?)$).
+bool is_json_content_type(std::string_view content_type);
+
 // Checks one response and maps it to groups (pure): status 200, a JSON
 // content type, the group list; each group gets Source "<url>:<index>" and
 // __meta_url. Errors carry Prometheus v2.45's texts.

@@ -6,7 +6,8 @@ certificate fixture-cert.pem/fixture-key.pem in the work directory, for
 127.0.0.1; a config trusts it with `tls_config: {ca_file: fixture-cert.pem}`).
 
 A request's path (query ignored) names a file under the work directory; a
-directory answers with its index.html. GET, HEAD and POST all answer from the
+directory answers with its index.html, or its index.json when it has no
+index.html (for APIs that insist on a JSON content type). GET, HEAD and POST all answer from the
 file, so a scenario stores each API response as a file. One rule for
 XML-RPC: a POST whose body calls method M is answered from PATH/M.xml when
 that file exists. Content types follow the file extension (.json is
@@ -31,6 +32,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         method = getattr(self, 'xmlrpc_method', None)
         if method and os.path.isfile(os.path.join(real, method + '.xml')):
             return os.path.join(real, method + '.xml')
+        if (os.path.isdir(real) and not os.path.exists(os.path.join(real, 'index.html'))
+                and os.path.isfile(os.path.join(real, 'index.json'))):
+            return os.path.join(real, 'index.json')
         return real
 
     def send_head(self):

@@ -5,6 +5,8 @@ Usage: prepare.py SCENARIO_DIR WORKDIR HTTP_BASE
 
 For every scenario S (S.yml, or S/prometheus.yml plus its files):
   WORKDIR/S/            copy of the scenario directory (served over HTTP too)
+  WORKDIR/...           the files of S/root/, if any, for APIs whose paths
+                        are fixed absolute ones (triton's /v1/discover)
   WORKDIR/S.yml         the scenario for sdscope: jobs renamed to "S/<job>",
                         file_sd paths made relative to WORKDIR ("S/<path>"),
                         global scrape_interval/scrape_timeout pushed into jobs,
@@ -69,6 +71,8 @@ def main():
         dest = os.path.join(work, scen)
         if scendir:
             shutil.copytree(scendir, dest)
+            if os.path.isdir(os.path.join(scendir, 'root')):
+                shutil.copytree(os.path.join(scendir, 'root'), work, dirs_exist_ok=True)
         else:
             os.makedirs(dest)
         with open(cfgpath, encoding='utf-8') as f:
