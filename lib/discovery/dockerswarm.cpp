@@ -32,10 +32,36 @@ namespace {
 using LabelMap = std::map<std::string, std::string>;
 
 constexpr std::string_view k_prefix = "__meta_dockerswarm_";
-const std::string k_service = "__meta_dockerswarm_service_";
-const std::string k_task = "__meta_dockerswarm_task_";
-const std::string k_node = "__meta_dockerswarm_node_";
-const std::string k_container_label = "__meta_dockerswarm_container_label_";
+constexpr std::string_view k_node_address = "__meta_dockerswarm_node_address";
+constexpr std::string_view k_node_availability = "__meta_dockerswarm_node_availability";
+constexpr std::string_view k_node_engine_version = "__meta_dockerswarm_node_engine_version";
+constexpr std::string_view k_node_hostname = "__meta_dockerswarm_node_hostname";
+constexpr std::string_view k_node_id = "__meta_dockerswarm_node_id";
+constexpr std::string_view k_node_label_prefix = "__meta_dockerswarm_node_label_";
+constexpr std::string_view k_node_manager_address = "__meta_dockerswarm_node_manager_address";
+constexpr std::string_view k_node_manager_leader = "__meta_dockerswarm_node_manager_leader";
+constexpr std::string_view k_node_manager_reachability = "__meta_dockerswarm_node_manager_reachability";
+constexpr std::string_view k_node_platform_architecture = "__meta_dockerswarm_node_platform_architecture";
+constexpr std::string_view k_node_platform_os = "__meta_dockerswarm_node_platform_os";
+constexpr std::string_view k_node_role = "__meta_dockerswarm_node_role";
+constexpr std::string_view k_node_status = "__meta_dockerswarm_node_status";
+constexpr std::string_view k_service_endpoint_port_name = "__meta_dockerswarm_service_endpoint_port_name";
+constexpr std::string_view k_service_endpoint_port_publish_mode =
+    "__meta_dockerswarm_service_endpoint_port_publish_mode";
+constexpr std::string_view k_service_id = "__meta_dockerswarm_service_id";
+constexpr std::string_view k_service_label_prefix = "__meta_dockerswarm_service_label_";
+constexpr std::string_view k_service_mode = "__meta_dockerswarm_service_mode";
+constexpr std::string_view k_service_name = "__meta_dockerswarm_service_name";
+constexpr std::string_view k_service_task_container_hostname = "__meta_dockerswarm_service_task_container_hostname";
+constexpr std::string_view k_service_task_container_image = "__meta_dockerswarm_service_task_container_image";
+constexpr std::string_view k_service_updating_status = "__meta_dockerswarm_service_updating_status";
+constexpr std::string_view k_task_container_id = "__meta_dockerswarm_task_container_id";
+constexpr std::string_view k_task_desired_state = "__meta_dockerswarm_task_desired_state";
+constexpr std::string_view k_task_id = "__meta_dockerswarm_task_id";
+constexpr std::string_view k_task_port_publish_mode = "__meta_dockerswarm_task_port_publish_mode";
+constexpr std::string_view k_task_slot = "__meta_dockerswarm_task_slot";
+constexpr std::string_view k_task_state = "__meta_dockerswarm_task_state";
+constexpr std::string_view k_container_label_prefix = "__meta_dockerswarm_container_label_";
 
 // The fields of docker v24's swarm types that the mappings read.
 struct PortConfig {
@@ -142,11 +168,12 @@ Result<std::vector<Service>> parse_services(std::string_view body) {
         }
       });
     } else if (equal_fold(key, "UpdateStatus")) {
-      s.updating = x.object(value, "Service.UpdateStatus", "swarm.UpdateStatus", [&](const std::string& k, const Json& v) {
-        if (equal_fold(k, "State")) {
-          x.d.string(v, s.update_state, "UpdateStatus.UpdateStatus.State");
-        }
-      });
+      s.updating = x.object(value, "Service.UpdateStatus", "swarm.UpdateStatus",
+                            [&](const std::string& k, const Json& v) {
+                              if (equal_fold(k, "State")) {
+                                x.d.string(v, s.update_state, "UpdateStatus.UpdateStatus.State");
+                              }
+                            });
     } else if (equal_fold(key, "Endpoint")) {
       x.object(value, "Service.Endpoint", "swarm.Endpoint", [&](const std::string& k, const Json& v) {
         if (equal_fold(k, "Ports")) {
@@ -294,15 +321,16 @@ Result<std::vector<Node>> parse_nodes(std::string_view body) {
         }
       });
     } else if (equal_fold(key, "ManagerStatus")) {
-      n.has_manager = x.object(value, "Node.ManagerStatus", "swarm.ManagerStatus", [&](const std::string& k, const Json& v) {
-        if (equal_fold(k, "Leader")) {
-          x.boolean(v, n.leader, "ManagerStatus.ManagerStatus.Leader");
-        } else if (equal_fold(k, "Reachability")) {
-          x.d.string(v, n.reachability, "ManagerStatus.ManagerStatus.Reachability");
-        } else if (equal_fold(k, "Addr")) {
-          x.d.string(v, n.manager_addr, "ManagerStatus.ManagerStatus.Addr");
-        }
-      });
+      n.has_manager = x.object(value, "Node.ManagerStatus", "swarm.ManagerStatus",
+                               [&](const std::string& k, const Json& v) {
+                                 if (equal_fold(k, "Leader")) {
+                                   x.boolean(v, n.leader, "ManagerStatus.ManagerStatus.Leader");
+                                 } else if (equal_fold(k, "Reachability")) {
+                                   x.d.string(v, n.reachability, "ManagerStatus.ManagerStatus.Reachability");
+                                 } else if (equal_fold(k, "Addr")) {
+                                   x.d.string(v, n.manager_addr, "ManagerStatus.ManagerStatus.Addr");
+                                 }
+                               });
     }
   });
   if (!x.d.error.empty()) {
@@ -337,16 +365,16 @@ Result<model::TargetGroup> map_services(const std::vector<Service>& services, co
   model::TargetGroup group;
   group.source = "DockerSwarm";
   for (const Service& s : services) {
-    LabelMap common = {{k_service + "id", s.id},
-                       {k_service + "name", s.name},
-                       {k_service + "task_container_hostname", s.hostname},
-                       {k_service + "task_container_image", s.image},
-                       {k_service + "mode", s.mode}};
+    LabelMap common = {{std::string(k_service_id), s.id},
+                       {std::string(k_service_name), s.name},
+                       {std::string(k_service_task_container_hostname), s.hostname},
+                       {std::string(k_service_task_container_image), s.image},
+                       {std::string(k_service_mode), s.mode}};
     if (s.updating) {
-      common[k_service + "updating_status"] = s.update_state;
+      common[std::string(k_service_updating_status)] = s.update_state;
     }
     for (const auto& [key, value] : s.labels) {
-      common[k_service + "label_" + util::sanitize_label_name(key)] = value;
+      common[std::string(k_service_label_prefix) + util::sanitize_label_name(key)] = value;
     }
     for (const VirtualIp& vip : s.virtual_ips) {
       Result<std::string> ip = moby::cidr_ip(vip.addr);
@@ -359,8 +387,8 @@ Result<model::TargetGroup> map_services(const std::vector<Service>& services, co
           continue;
         }
         model::Labels labels;
-        labels.set(k_service + "endpoint_port_name", p.name);
-        labels.set(k_service + "endpoint_port_publish_mode", p.publish_mode);
+        labels.set(k_service_endpoint_port_name, p.name);
+        labels.set(k_service_endpoint_port_publish_mode, p.publish_mode);
         add_all(labels, common);
         add_all(labels, labels_of(networks, vip.network_id));
         add_target(group, std::move(labels), util::join_host_port(*ip, std::to_string(p.published_port)));
@@ -382,22 +410,22 @@ model::TargetGroup map_nodes(const std::vector<Node>& nodes, int port) {
   group.source = "DockerSwarm";
   for (const Node& n : nodes) {
     model::Labels labels;
-    labels.set(k_node + "id", n.id);
-    labels.set(k_node + "role", n.role);
-    labels.set(k_node + "availability", n.availability);
-    labels.set(k_node + "hostname", n.hostname);
-    labels.set(k_node + "platform_architecture", n.architecture);
-    labels.set(k_node + "platform_os", n.os);
-    labels.set(k_node + "engine_version", n.engine_version);
-    labels.set(k_node + "status", n.state);
-    labels.set(k_node + "address", n.addr);
+    labels.set(k_node_id, n.id);
+    labels.set(k_node_role, n.role);
+    labels.set(k_node_availability, n.availability);
+    labels.set(k_node_hostname, n.hostname);
+    labels.set(k_node_platform_architecture, n.architecture);
+    labels.set(k_node_platform_os, n.os);
+    labels.set(k_node_engine_version, n.engine_version);
+    labels.set(k_node_status, n.state);
+    labels.set(k_node_address, n.addr);
     if (n.has_manager) {
-      labels.set(k_node + "manager_leader", n.leader ? "true" : "false");
-      labels.set(k_node + "manager_reachability", n.reachability);
-      labels.set(k_node + "manager_address", n.manager_addr);
+      labels.set(k_node_manager_leader, n.leader ? "true" : "false");
+      labels.set(k_node_manager_reachability, n.reachability);
+      labels.set(k_node_manager_address, n.manager_addr);
     }
     for (const auto& [key, value] : n.labels) {
-      labels.set(k_node + "label_" + util::sanitize_label_name(key), value);
+      labels.set(std::string(k_node_label_prefix) + util::sanitize_label_name(key), value);
     }
     add_target(group, std::move(labels), util::join_host_port(n.addr, std::to_string(port)));
   }
@@ -415,9 +443,11 @@ std::map<std::string, ServiceInfo> service_infos(const std::vector<Service>& ser
   std::map<std::string, ServiceInfo> infos;
   for (const Service& s : services) {
     ServiceInfo& info = infos[s.id];
-    info.labels = {{k_service + "id", s.id}, {k_service + "name", s.name}, {k_service + "mode", s.mode}};
+    info.labels = {{std::string(k_service_id), s.id},
+                   {std::string(k_service_name), s.name},
+                   {std::string(k_service_mode), s.mode}};
     for (const auto& [key, value] : s.labels) {
-      info.labels[k_service + "label_" + util::sanitize_label_name(key)] = value;
+      info.labels[std::string(k_service_label_prefix) + util::sanitize_label_name(key)] = value;
     }
     info.ports = s.ports;
   }
@@ -429,16 +459,16 @@ std::map<std::string, LabelMap> node_labels(const std::vector<Node>& nodes) {
   std::map<std::string, LabelMap> labels;
   for (const Node& n : nodes) {
     LabelMap& set = labels[n.id];
-    set = {{k_node + "id", n.id},
-           {k_node + "role", n.role},
-           {k_node + "address", n.addr},
-           {k_node + "availability", n.availability},
-           {k_node + "hostname", n.hostname},
-           {k_node + "platform_architecture", n.architecture},
-           {k_node + "platform_os", n.os},
-           {k_node + "status", n.state}};
+    set = {{std::string(k_node_id), n.id},
+           {std::string(k_node_role), n.role},
+           {std::string(k_node_address), n.addr},
+           {std::string(k_node_availability), n.availability},
+           {std::string(k_node_hostname), n.hostname},
+           {std::string(k_node_platform_architecture), n.architecture},
+           {std::string(k_node_platform_os), n.os},
+           {std::string(k_node_status), n.state}};
     for (const auto& [key, value] : n.labels) {
-      set[k_node + "label_" + util::sanitize_label_name(key)] = value;
+      set[std::string(k_node_label_prefix) + util::sanitize_label_name(key)] = value;
     }
   }
   return labels;
@@ -451,16 +481,16 @@ Result<model::TargetGroup> map_tasks(const std::vector<Task>& tasks, const std::
   model::TargetGroup group;
   group.source = "DockerSwarm";
   for (const Task& t : tasks) {
-    LabelMap common = {{k_task + "id", t.id},
-                       {k_task + "desired_state", t.desired_state},
-                       {k_task + "state", t.state},
-                       {k_task + "slot", std::to_string(t.slot)}};
+    LabelMap common = {{std::string(k_task_id), t.id},
+                       {std::string(k_task_desired_state), t.desired_state},
+                       {std::string(k_task_state), t.state},
+                       {std::string(k_task_slot), std::to_string(t.slot)}};
     if (t.has_container) {
-      common[k_task + "container_id"] = t.container_id;
+      common[std::string(k_task_container_id)] = t.container_id;
     }
     if (t.has_container_spec) {
       for (const auto& [key, value] : t.container_labels) {
-        common[k_container_label + util::sanitize_label_name(key)] = value;
+        common[std::string(k_container_label_prefix) + util::sanitize_label_name(key)] = value;
       }
     }
     const ServiceInfo* service = nullptr;
@@ -479,9 +509,9 @@ Result<model::TargetGroup> map_tasks(const std::vector<Task>& tasks, const std::
         continue;
       }
       model::Labels labels;
-      labels.set(k_task + "port_publish_mode", p.publish_mode);
+      labels.set(k_task_port_publish_mode, p.publish_mode);
       add_all(labels, common);
-      std::string node_address(labels.get(k_node + "address"));
+      std::string node_address(labels.get(k_node_address));
       add_target(group, std::move(labels), util::join_host_port(node_address, std::to_string(p.published_port)));
     }
     for (const Attachment& attachment : t.attachments) {
@@ -496,7 +526,7 @@ Result<model::TargetGroup> map_tasks(const std::vector<Task>& tasks, const std::
             continue;
           }
           model::Labels labels;
-          labels.set(k_task + "port_publish_mode", p.publish_mode);
+          labels.set(k_task_port_publish_mode, p.publish_mode);
           add_all(labels, common);
           add_all(labels, labels_of(networks, attachment.network_id));
           add_target(group, std::move(labels), util::join_host_port(*ip, std::to_string(p.published_port)));

@@ -22,6 +22,7 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -145,7 +146,8 @@ Result<std::string> cidr_ip(std::string_view cidr) {
   }
   std::string address(cidr.substr(0, slash));
   std::string_view mask = cidr.substr(slash + 1);
-  if (mask.empty() || mask.size() > 3 || !std::all_of(mask.begin(), mask.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (mask.empty() || mask.size() > 3 || !std::all_of(mask.begin(), mask.end(), digit)) {
     return invalid();
   }
   int bits = std::stoi(std::string(mask));

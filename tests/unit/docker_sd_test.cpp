@@ -565,6 +565,21 @@ TEST_SUITE("docker_sd") {
                           "127.0.0.1:1/base: no such host");
   }
 
+  TEST_CASE("make_discoverer: stops at once during a slow request") {
+    FakeDaemon fx;
+    fx.change([&] {
+      fx.bodies = {{"/containers/json", "[]"}, {"/networks", "[]"}};
+      fx.delay = 2s;
+    });
+    test::RecordingSink sink;
+    test::RunningDiscoverer running(docker_config(fx.http()).make_discoverer({}), sink);
+    while (fx.requests().size() < 2) { // the ping, then the slow container list
+      std::this_thread::sleep_for(5ms);
+    }
+    CHECK(running.stop() < 500ms);
+    CHECK(sink.reports.empty()); // a cancelled refresh is not reported
+  }
+
   TEST_CASE("make_discoverer: a failure after a success keeps the last good targets") {
     FakeDaemon fx;
     fx.change([&] { fx.bodies = {{"/containers/json", k_containers}, {"/networks", k_networks}}; });
