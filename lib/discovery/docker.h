@@ -1,6 +1,11 @@
 #pragma once
 
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "discovery/sd_config.h"
@@ -30,7 +35,9 @@ struct Config : SdConfigBase<Config> {
   int port = 80;
   std::vector<Filter> filters;
   std::string host_networking_host = "localhost";
-  bool match_first_network = true; // 2.54
+  // 2.54 (default true there); absent means v2.45's behaviour: every
+  // network of a container gives targets.
+  std::optional<bool> match_first_network;
   model::Duration refresh_interval = model::Duration::seconds(60);
 
   template <class V> void fields(V& v) {
@@ -44,7 +51,28 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c);
   bool operator==(const Config&) const = default;
+  // A RefreshDiscoverer listing the daemon's containers and networks every
+  // refresh_interval; fails when the Docker client cannot be set up.
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
+
+// Labels by name, per network id (moby::network_labels).
+using NetworkLabels = std::map<std::string, std::map<std::string, std::string>>;
+
+// What the mapping takes from the config.
+struct Mapping {
+  int port = 80;
+  std::string host_networking_host = "localhost";
+  bool match_first_network = false;
+};
+
+// Maps the body of GET /containers/json, with the networks' labels, to the
+// one group v2.45 sends (Source "Docker"): per container with a name, per
+// network, a target per TCP port entry, else one at the fallback port (or
+// host_networking_host in host network mode). Fails with Go's
+// encoding/json texts where the body does not fit the API's structs.
+Result<model::TargetGroup> group_from_containers(std::string_view body, const NetworkLabels& networks,
+                                                 const Mapping& mapping);
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
 

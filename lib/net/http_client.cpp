@@ -628,7 +628,7 @@ private:
 
 struct HttpClient::Impl {
   struct Request {
-    const char* method; // "GET" or "POST"
+    const char* method; // "GET", "HEAD" or "POST"
     const std::string& url;
     const HttpHeaders& headers;
     const std::string* body; // null for GET
@@ -677,7 +677,8 @@ struct HttpClient::Impl {
 
   Result<HttpResponse> perform(const Request& request) {
     std::vector<std::string> secrets = m_static_secrets;
-    std::string op = request.method == std::string_view("GET") ? "Get" : "Post";
+    std::string_view method = request.method;
+    std::string op = method == "GET" ? "Get" : method == "HEAD" ? "Head" : "Post";
     auto failure = [&](const std::string& reason) {
       return fail(scrub(op + " " + util::go_quote(strip_password(request.url)) + ": " + reason, secrets));
     };
@@ -771,8 +772,13 @@ struct HttpClient::Impl {
       curl_easy_setopt(easy, CURLOPT_POST, 1L);
       curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body->size()));
       curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body->c_str());
+    } else if (request.method == std::string_view("HEAD")) {
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     } else {
       curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    }
+    if (!m_unix_socket.empty()) {
+      curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, m_unix_socket.c_str());
     }
     if (deadline) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
@@ -957,6 +963,7 @@ struct HttpClient::Impl {
   std::unique_ptr<OAuth2TokenSource> m_oauth2;
   std::vector<std::string> m_static_secrets;
   std::mutex m_mutex;
+  std::string m_unix_socket; // guarded by m_mutex
   CURLM* m_multi = nullptr;
   CURL* m_easy = nullptr;
 };
@@ -1007,6 +1014,16 @@ Result<HttpResponse> HttpClient::get(const std::string& url, const HttpHeaders& 
 Result<HttpResponse> HttpClient::post(const std::string& url, const HttpHeaders& headers, std::string body,
                                       std::chrono::milliseconds timeout, std::stop_token stop) {
   return m_impl->perform({"POST", url, headers, &body, timeout, std::move(stop)});
+}
+
+Result<HttpResponse> HttpClient::head(const std::string& url, const HttpHeaders& headers,
+                                      std::chrono::milliseconds timeout, std::stop_token stop) {
+  return m_impl->perform({"HEAD", url, headers, nullptr, timeout, std::move(stop)});
+}
+
+void HttpClient::set_unix_socket(std::string path) {
+  std::lock_guard lock(m_impl->m_mutex);
+  m_impl->m_unix_socket = std::move(path);
 }
 
 Result<HttpResponse> HttpClient::stream(const std::string& url, const HttpHeaders& headers,

@@ -54,6 +54,14 @@ public:
                            std::stop_token stop);
   Result<HttpResponse> post(const std::string& url, const HttpHeaders& headers, std::string body,
                             std::chrono::milliseconds timeout, std::stop_token stop);
+  // A HEAD request: as get(), with an empty body.
+  Result<HttpResponse> head(const std::string& url, const HttpHeaders& headers, std::chrono::milliseconds timeout,
+                            std::stop_token stop);
+
+  // Connects every later request to this Unix domain socket instead of the
+  // URL's host (which still names the Host header), as Docker clients do
+  // for unix:// daemons; "" connects normally again.
+  void set_unix_socket(std::string path);
 
   // Sends a GET whose 2xx body is handed to on_data piece by piece as it
   // arrives (for watches) instead of being kept; a body of any other status

@@ -10,7 +10,8 @@ For every scenario S (S.yml, or S/prometheus.yml plus its files):
   WORKDIR/S.yml         the scenario for sdscope: jobs renamed to "S/<job>",
                         file_sd paths made relative to WORKDIR ("S/<path>"),
                         global scrape_interval/scrape_timeout pushed into jobs,
-                        "@HTTP@" replaced by HTTP_BASE/S
+                        "@HTTP@" replaced by HTTP_BASE/S ("@TCP@" the same
+                        with the tcp:// scheme, for docker hosts)
   WORKDIR/run1.yml      all scenarios merged into one config (one job each)
   WORKDIR/run2.yml      the same with every job's relabel_configs replaced by
                         one rule dropping everything (true discovered labels)
@@ -79,6 +80,8 @@ def main():
             text = f.read().replace('@HTTP@', '%s/%s' % (http_base, scen))
             text = text.replace('@HTTPS@', '%s/%s' % (https_base, scen))
             text = text.replace('@HTTPS_PORT@', https_base.rsplit(':', 1)[1])
+            # Docker's client drops the path of an http:// host; tcp:// keeps it.
+            text = text.replace('@TCP@', 'tcp://%s/%s' % (http_base.split('://', 1)[1], scen))
         cfg = yaml.safe_load(text) or {}
         extra = set(cfg) - {'global', 'scrape_configs'}
         if extra:

@@ -8,8 +8,10 @@
 # directory NAME/ with NAME/prometheus.yml and the files it names (file_sd
 # files, http_sd responses under NAME/http/; "@HTTP@" in the config is the
 # base URL of NAME/ on the fixture server, "@HTTPS@" the same over HTTPS,
-# "@HTTPS_PORT@" its port; the fixture's certificate is fixture-cert.pem, see
-# fixture.py for how requests map to files). Only `global` (scrape_interval,
+# "@HTTPS_PORT@" its port, "@TCP@" is "@HTTP@" with the tcp:// scheme (for
+# docker_sd/dockerswarm_sd hosts: Docker's client drops an http:// host's
+# path); the fixture's certificate is fixture-cert.pem, see fixture.py for
+# how requests map to files). Only `global` (scrape_interval,
 # scrape_timeout) and `scrape_configs` may appear; every target address is
 # in 127.0.0.0/8 or ::1. A header line "# dup-ok: <reason>" marks scenarios
 # whose active targets have duplicates (Prometheus then shows the discovered

@@ -221,7 +221,7 @@ basic_auth: {username: u, password: p}
     CHECK(def.port == 80);
     CHECK(def.host_networking_host == "localhost");
     CHECK(def.filters.empty());
-    CHECK(def.match_first_network);
+    CHECK(!def.match_first_network); // absent: v2.45 behaviour
     CHECK(def.refresh_interval == model::Duration::seconds(60));
 
     auto check_error = error_checker("docker");
