@@ -58,7 +58,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"ec2", "ec2_sd_configs", &ec2::parse_config},
     {"ecs", "ecs_sd_configs", &ecs::parse_config, "3.8", false},
     {"elasticache", "elasticache_sd_configs", &elasticache::parse_config, "3.11", false},
-    {"eureka", "eureka_sd_configs", &eureka::parse_config},
+    {"eureka", "eureka_sd_configs", &eureka::parse_config, {}, true, true},
     {"file", "file_sd_configs", &file::parse_config, {}, true, true},
     {"gce", "gce_sd_configs", &gce::parse_config},
     {"hetzner", "hetzner_sd_configs", &hetzner::parse_config},
