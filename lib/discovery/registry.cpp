@@ -82,7 +82,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"serverset", "serverset_sd_configs", &serverset::parse_config},
     {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false},
     {"triton", "triton_sd_configs", &triton::parse_config},
-    {"uyuni", "uyuni_sd_configs", &uyuni::parse_config},
+    {"uyuni", "uyuni_sd_configs", &uyuni::parse_config, {}, true, true},
     {"vultr", "vultr_sd_configs", &vultr::parse_config},
 };
 
