@@ -1,3 +1,4 @@
+// Go's strconv.ParseInt / ParseBool with their error texts; see go_strconv.h.
 #include "discovery/go_strconv.h"
 
 #include <fmt/format.h>

@@ -329,6 +329,18 @@ TEST_SUITE("discovery::eureka") {
     CHECK(running.stop() < 500ms);
   }
 
+  TEST_CASE("make_discoverer: stops at once during a slow request") {
+    FakeEureka fx;
+    fx.change([&] { fx.delay = 2s; });
+    test::RecordingSink sink;
+    test::RunningDiscoverer running(config_for(fx.url()).make_discoverer({}), sink);
+    while (fx.get(fx.requests) == 0) {
+      std::this_thread::sleep_for(5ms);
+    }
+    CHECK(running.stop() < 500ms);
+    CHECK(sink.reports.empty()); // a cancelled refresh is not reported
+  }
+
   TEST_CASE("make_discoverer: an unreadable CA file is an error") {
     eureka::Config config = config_for("http://127.0.0.1:1");
     config.http_client.tls_config.ca_file = "/nonexistent/ca.pem";

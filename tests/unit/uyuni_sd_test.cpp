@@ -104,6 +104,7 @@ public:
         bodies[method] = req.body;
         path = req.path;
         content_type = req.get_header_value("Content-Type");
+        authorization = req.has_header("Authorization") ? req.get_header_value("Authorization") : "<absent>";
         user_agent = req.get_header_value("User-Agent");
         auto answer = answers.find(method);
         res.status = statuses.contains(method) ? statuses[method] : 200;
@@ -136,7 +137,7 @@ public:
   std::chrono::milliseconds delay{0};
   std::vector<std::string> calls;
   std::map<std::string, std::string> bodies;
-  std::string path, content_type, user_agent;
+  std::string path, content_type, user_agent, authorization;
 
 private:
   std::mutex m_mutex;
@@ -331,6 +332,7 @@ TEST_SUITE("discovery::uyuni") {
     CHECK(fx.get(fx.path) == "/uyuni/rpc/api");
     CHECK(fx.get(fx.content_type) == "text/xml");
     CHECK(fx.get(fx.user_agent) == "Go-http-client/1.1");
+    CHECK(fx.get(fx.authorization) == "<absent>");
     CHECK(fx.get(fx.calls) == std::vector<std::string>{"auth.login", "system.listSystemGroupsForSystemsWithEntitlement",
                                                         "system.monitoring.listEndpoints",
                                                         "system.getNetworkForSystems"});
@@ -403,6 +405,26 @@ TEST_SUITE("discovery::uyuni") {
     REQUIRE(!unreachable);
     CHECK(unreachable.error().starts_with("unable to login to Uyuni API: Post \"" + url + "/rpc/api\": "));
     CHECK(unreachable.error().find("pa<ss") == std::string::npos);
+  }
+
+  TEST_CASE("refresh: the HTTP client config's auth is sent on every call") {
+    FakeUyuni fx;
+    uyuni::Config config = config_for(fx.url());
+    config.http_client.basic_auth.emplace() = {"proxy", "", "", {"pw"}, "", ""};
+    REQUIRE(make_discovery(config)->refresh({}));
+    CHECK(fx.get(fx.authorization) == "Basic cHJveHk6cHc=");
+  }
+
+  TEST_CASE("make_discoverer: stops at once during a slow call") {
+    FakeUyuni fx;
+    fx.change([&] { fx.delay = 2s; });
+    test::RecordingSink sink;
+    test::RunningDiscoverer running(config_for(fx.url()).make_discoverer({}), sink);
+    while (fx.get(fx.calls).empty()) {
+      std::this_thread::sleep_for(5ms);
+    }
+    CHECK(running.stop() < 500ms);
+    CHECK(sink.reports.empty()); // a cancelled refresh is not reported
   }
 
   TEST_CASE("make_discoverer: reports each failure and keeps the last good groups") {
