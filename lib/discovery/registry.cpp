@@ -58,7 +58,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"ec2", "ec2_sd_configs", &ec2::parse_config},
     {"ecs", "ecs_sd_configs", &ecs::parse_config, "3.8", false},
     {"elasticache", "elasticache_sd_configs", &elasticache::parse_config, "3.11", false},
-    {"eureka", "eureka_sd_configs", &eureka::parse_config},
+    {"eureka", "eureka_sd_configs", &eureka::parse_config, {}, true, true},
     {"file", "file_sd_configs", &file::parse_config, {}, true, true},
     {"gce", "gce_sd_configs", &gce::parse_config},
     {"hetzner", "hetzner_sd_configs", &hetzner::parse_config},
@@ -82,7 +82,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"serverset", "serverset_sd_configs", &serverset::parse_config},
     {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false},
     {"triton", "triton_sd_configs", &triton::parse_config, {}, true, true},
-    {"uyuni", "uyuni_sd_configs", &uyuni::parse_config},
+    {"uyuni", "uyuni_sd_configs", &uyuni::parse_config, {}, true, true},
     {"vultr", "vultr_sd_configs", &vultr::parse_config},
 };
 
