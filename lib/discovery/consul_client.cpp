@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "util/go_format.h"
+
 namespace sdscope::discovery::consul {
 
 namespace {
@@ -38,27 +40,12 @@ std::string escape_path(std::string_view path) {
   return out;
 }
 
-// url.QueryEscape.
-std::string escape_query(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (is_unreserved(c)) {
-      out += c;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    }
-  }
-  return out;
-}
-
 // url.Values.Encode: keys sorted, values of one key in the order added.
 std::string encode_query(Params params) {
   std::stable_sort(params.begin(), params.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string out;
   for (const auto& [key, value] : params) {
-    out += (out.empty() ? "" : "&") + escape_query(key) + "=" + escape_query(value);
+    out += (out.empty() ? "" : "&") + util::query_escape(key) + "=" + util::query_escape(value);
   }
   return out;
 }

@@ -17,6 +17,7 @@
 
 #include "discovery/moby.h"
 #include "model/url.h"
+#include "util/go_format.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::docker {
@@ -199,7 +200,7 @@ model::TargetGroup group_of(const std::vector<Container>& containers, const Netw
       }
     }
     if (mapping.match_first_network && attached.size() > 1) {
-      attached.resize(1); // the map is sorted by network name
+      attached.erase(attached.begin() + 1, attached.end()); // the map is sorted by network name
     }
     for (const Network* network : attached) {
       bool added = false;
@@ -256,7 +257,7 @@ public:
     discovery->m_client = std::move(*client);
     discovery->m_mapping = {config.port, config.host_networking_host, config.match_first_network.value_or(false)};
     std::string filters = moby::filters_json(config.filters);
-    discovery->m_query = filters.empty() ? "limit=0" : "filters=" + moby::query_escape(filters) + "&limit=0";
+    discovery->m_query = filters.empty() ? "limit=0" : "filters=" + util::query_escape(filters) + "&limit=0";
     return discovery;
   }
 

@@ -23,6 +23,7 @@
 
 #include "discovery/moby.h"
 #include "model/url.h"
+#include "util/go_format.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::dockerswarm {
@@ -623,7 +624,7 @@ public:
     discovery->m_role = config.role;
     discovery->m_port = config.port;
     if (std::string filters = moby::filters_json(config.filters); !filters.empty()) {
-      discovery->m_query = "filters=" + moby::query_escape(filters);
+      discovery->m_query = "filters=" + util::query_escape(filters);
     }
     return discovery;
   }

@@ -22,6 +22,7 @@
 #include <cctype>
 #include <random>
 
+#include "util/go_format.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::kubernetes {
@@ -29,25 +30,6 @@ namespace sdscope::discovery::kubernetes {
 namespace {
 
 constexpr std::chrono::seconds k_short_watch{1};
-
-// url.QueryEscape.
-std::string query_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto b = static_cast<unsigned char>(c);
-    if (std::isalnum(b) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      constexpr char k_hex[] = "0123456789ABCDEF";
-      out += '%';
-      out += k_hex[b >> 4];
-      out += k_hex[b & 15];
-    }
-  }
-  return out;
-}
 
 // url.Values.Encode: keys sorted (the map keeps them so), "" values dropped
 // here because client-go leaves empty selectors out.
@@ -57,7 +39,7 @@ std::string encode_query(const std::map<std::string, std::string>& params) {
     if (value.empty()) {
       continue;
     }
-    out += (out.empty() ? "?" : "&") + key + "=" + query_escape(value);
+    out += (out.empty() ? "?" : "&") + key + "=" + util::query_escape(value);
   }
   return out;
 }

@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 
 #include "model/url.h"
+#include "util/go_format.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::moby {
@@ -87,20 +88,6 @@ bool version_less(std::string_view a, std::string_view b) {
   left.resize(n, 0);
   right.resize(n, 0);
   return left < right;
-}
-
-std::string query_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 std::string filters_json(const std::vector<docker::Filter>& filters) {

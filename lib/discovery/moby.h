@@ -33,8 +33,6 @@ inline constexpr std::string_view k_fallback_api_version = "1.24";
 // piece that is not a number counts as 0).
 bool version_less(std::string_view a, std::string_view b);
 
-// Go's url.QueryEscape.
-std::string query_escape(std::string_view s);
 
 // The `filters` query value the client sends: the filters as a JSON map
 // name -> {value: true} (keys sorted, as Go's encoding/json writes maps);

@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "util/go_format.h"
 #include "util/os_file.h"
 #include "util/base64.h"
 #include "util/strings.h"
@@ -51,25 +52,6 @@ constexpr long k_max_redirects_followed = 9;
 void init_curl_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// url.QueryEscape.
-std::string query_escape(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
 }
 
 // url.QueryUnescape, lenient: a bad escape is kept as written.
@@ -96,7 +78,7 @@ std::string form_encode(const std::map<std::string, std::string>& values) {
     if (!out.empty()) {
       out += '&';
     }
-    out += query_escape(key) + "=" + query_escape(value);
+    out += util::query_escape(key) + "=" + util::query_escape(value);
   }
   return out;
 }
@@ -538,7 +520,7 @@ private:
     }
     if (style == AuthStyle::in_header) {
       headers.emplace_back("Authorization",
-                           "Basic " + util::encode_base64_std(query_escape(m_config.client_id) + ":" + query_escape(secret)));
+                           "Basic " + util::encode_base64_std(util::query_escape(m_config.client_id) + ":" + util::query_escape(secret)));
     } else {
       form["client_id"] = m_config.client_id;
       if (!secret.empty()) {

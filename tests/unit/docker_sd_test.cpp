@@ -22,6 +22,7 @@
 #include "discovery/moby.h"
 #include "loopback_server.h"
 #include "test_util.h"
+#include "util/go_format.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
@@ -307,7 +308,7 @@ TEST_SUITE("docker_sd") {
     CHECK(moby::filters_json({{"label", {}}}) == "");
     CHECK(moby::filters_json({{"status", {"running"}}, {"label", {"b=1", "a<&>"}}, {"status", {"paused"}}}) ==
           R"({"label":{"a\u003c\u0026\u003e":true,"b=1":true},"status":{"paused":true,"running":true}})");
-    CHECK(moby::query_escape(R"({"a b":{"x=y,z":true}})") == "%7B%22a+b%22%3A%7B%22x%3Dy%2Cz%22%3Atrue%7D%7D");
+    CHECK(util::query_escape(R"({"a b":{"x=y,z":true}})") == "%7B%22a+b%22%3A%7B%22x%3Dy%2Cz%22%3Atrue%7D%7D");
     CHECK(moby::version_less("1.24", "1.25"));
     CHECK(moby::version_less("1.9", "1.24"));
     CHECK(!moby::version_less("1.43", "1.43"));
