@@ -137,7 +137,7 @@ void decode_checks(GoDecoder& d, const Json& v, std::vector<std::pair<std::strin
 }
 
 Result<std::vector<Entry>> parse_entries(std::string_view body) {
-  Result<Json> json = parse_json(body);
+  Result<Json> json = parse_json(body, k_decoder_eof);
   if (!json) {
     return fail(json.error());
   }
@@ -204,7 +204,7 @@ std::string aggregated_status(const std::vector<std::pair<std::string, std::stri
 }
 
 Result<std::map<std::string, std::vector<std::string>>> parse_catalog(std::string_view body) {
-  Result<Json> json = parse_json(body);
+  Result<Json> json = parse_json(body, k_decoder_eof);
   if (!json) {
     return fail(json.error());
   }
@@ -272,7 +272,7 @@ Result<model::TargetGroup> service_group(std::string_view body, const std::strin
 }
 
 Result<std::string> datacenter_of(std::string_view body) {
-  Result<Json> json = parse_json(body);
+  Result<Json> json = parse_json(body, k_decoder_eof);
   if (!json) {
     return fail(json.error());
   }

@@ -28,15 +28,15 @@ std::string json_kind(const Json& v) {
   return "number";
 }
 
-Result<Json> parse_json(std::string_view body) {
+Result<Json> parse_json(std::string_view body, std::string_view empty_body_error) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return fail("EOF");
+    return fail(std::string(empty_body_error));
   }
-  Json json = Json::parse(body, nullptr, false);
-  if (json.is_discarded()) {
-    return fail("invalid JSON in response body");
+  try {
+    return Json::parse(body);
+  } catch (const nlohmann::json::exception& e) {
+    return fail(fmt::format("invalid JSON: {}", e.what()));
   }
-  return json;
 }
 
 std::string go_json_string(std::string_view s) {

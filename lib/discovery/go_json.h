@@ -22,8 +22,13 @@ bool equal_fold(std::string_view a, std::string_view b);
 // The kind of v as Go's decoding errors name it ("string", "object", ...).
 std::string json_kind(const Json& v);
 
-// Parses a response body; fails with Go's wording on an empty or bad body.
-Result<Json> parse_json(std::string_view body);
+// Parses a response body. An empty one fails as Go's decoders word it:
+// "EOF" from a json.Decoder, "unexpected end of JSON input" from
+// json.Unmarshal; a syntax error (or a number out of range) with the
+// parser's complaint.
+inline constexpr std::string_view k_decoder_eof = "EOF";
+inline constexpr std::string_view k_unmarshal_eof = "unexpected end of JSON input";
+Result<Json> parse_json(std::string_view body, std::string_view empty_body_error);
 
 // Go's json.Marshal of a string (Go 1.20): quoted, with \n \r \t, other
 // control bytes and the HTML-unsafe < > & as \u00XX, U+2028/U+2029

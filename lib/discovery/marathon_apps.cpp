@@ -220,15 +220,11 @@ private:
 } // namespace
 
 Result<std::vector<App>> parse_apps(std::string_view body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return fail("unexpected end of JSON input");
+  Result<Json> parsed = parse_json(body, k_unmarshal_eof);
+  if (!parsed) {
+    return fail(parsed.error());
   }
-  Json json;
-  try {
-    json = Json::parse(body);
-  } catch (const nlohmann::json::exception& e) { // a syntax error, or a number out of range
-    return fail(fmt::format("invalid JSON: {}", e.what()));
-  }
+  Json& json = *parsed;
   std::vector<App> apps;
   AppDecoder decoder;
   if (json.is_null()) {

@@ -188,15 +188,11 @@ void ApiDecoder::boolean(const Json& v, bool& out, std::string_view where) {
 }
 
 Result<Json> parse_list_body(std::string_view body, ApiDecoder& decoder, std::string_view type) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return fail("EOF");
+  Result<Json> parsed = parse_json(body, k_decoder_eof);
+  if (!parsed) {
+    return fail(parsed.error());
   }
-  Json json;
-  try {
-    json = Json::parse(body);
-  } catch (const nlohmann::json::exception& e) { // a syntax error, or a number out of range
-    return fail(fmt::format("invalid JSON: {}", e.what()));
-  }
+  Json& json = *parsed;
   if (!json.is_null() && !json.is_array()) {
     decoder.d.mismatch(json_kind(json), "", type);
     return fail(decoder.d.error);

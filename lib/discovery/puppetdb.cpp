@@ -146,15 +146,11 @@ void decode_resource(GoDecoder& d, const Json& item, Resource& r) {
 
 // json.Unmarshal of the body into []Resource.
 Result<std::vector<Resource>> parse_resources(std::string_view body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return fail("unexpected end of JSON input");
+  Result<Json> parsed = parse_json(body, k_unmarshal_eof);
+  if (!parsed) {
+    return fail(parsed.error());
   }
-  Json json;
-  try {
-    json = Json::parse(body);
-  } catch (const nlohmann::json::exception& e) { // a syntax error, or a number out of range
-    return fail(fmt::format("invalid JSON: {}", e.what()));
-  }
+  Json& json = *parsed;
   std::vector<Resource> resources;
   GoDecoder d;
   if (json.is_null()) {

@@ -60,15 +60,11 @@ template <class Element, class DecodeElement>
 Result<std::vector<Element>> decode_list(std::string_view body, std::string_view response_type,
                                          std::string_view list_key, std::string_view element_type,
                                          DecodeElement decode_element) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return fail("unexpected end of JSON input");
+  Result<Json> parsed = parse_json(body, k_unmarshal_eof);
+  if (!parsed) {
+    return fail(parsed.error());
   }
-  Json json;
-  try {
-    json = Json::parse(body);
-  } catch (const nlohmann::json::exception& e) { // a syntax error, or a number out of range
-    return fail(fmt::format("invalid JSON: {}", e.what()));
-  }
+  Json& json = *parsed;
   std::vector<Element> elements;
   GoDecoder d;
   if (json.is_null()) {
