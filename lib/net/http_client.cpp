@@ -13,7 +13,8 @@
 // - redirects: followed unless follow_redirects is false, Go's limit of 10
 //   requests; auth headers go along, as Prometheus's round trippers add them
 //   to every hop;
-// - no Accept-Encoding (Prometheus disables compression).
+// - no Accept-Encoding (Prometheus disables compression), unless a caller
+//   sends "Accept-Encoding: gzip" itself: then a gzip body is decoded.
 // One easy handle and one multi handle per client keep connections alive;
 // the multi handle lets a stop request wake a waiting transfer at once.
 
@@ -53,25 +54,6 @@ void init_curl_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// url.QueryEscape.
-std::string query_escape(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // url.QueryUnescape, lenient: a bad escape is kept as written.
 std::string query_unescape(std::string_view s) {
   std::string out;
@@ -96,7 +78,7 @@ std::string form_encode(const std::map<std::string, std::string>& values) {
     if (!out.empty()) {
       out += '&';
     }
-    out += query_escape(key) + "=" + query_escape(value);
+    out += util::query_escape(key) + "=" + util::query_escape(value);
   }
   return out;
 }
@@ -537,8 +519,8 @@ private:
       headers.emplace_back("User-Agent", user_agent);
     }
     if (style == AuthStyle::in_header) {
-      headers.emplace_back("Authorization",
-                           "Basic " + util::encode_base64_std(query_escape(m_config.client_id) + ":" + query_escape(secret)));
+      std::string pair = util::query_escape(m_config.client_id) + ":" + util::query_escape(secret);
+      headers.emplace_back("Authorization", "Basic " + util::encode_base64_std(pair));
     } else {
       form["client_id"] = m_config.client_id;
       if (!secret.empty()) {
@@ -797,6 +779,12 @@ struct HttpClient::Impl {
 
     SList header_list;
     for (const auto& [name, value] : headers) {
+      if (equal_fold(name, "Accept-Encoding") && value == "gzip") {
+        // A caller that asks for gzip (nomad's API client does) gets the
+        // body decoded, as that client does; curl sends the header then.
+        curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+        continue;
+      }
       header_list.add(value.empty() ? name + ";" : name + ": " + value);
     }
     for (std::string_view unwanted : {"Accept", "Expect"}) {

@@ -49,7 +49,8 @@ public:
   // shape, `Get "<url>": <reason>`, on timeout (0 = none) and when stop is
   // requested (at once, `Get "<url>": context canceled`). Error texts never
   // contain a configured secret. Requests on one client are serialized;
-  // connections are kept for reuse.
+  // connections are kept for reuse. A header "Accept-Encoding: gzip" makes
+  // a gzip-encoded body come back decoded.
   Result<HttpResponse> get(const std::string& url, const HttpHeaders& headers, std::chrono::milliseconds timeout,
                            std::stop_token stop);
   Result<HttpResponse> post(const std::string& url, const HttpHeaders& headers, std::string body,
