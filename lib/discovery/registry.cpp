@@ -65,7 +65,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"http", "http_sd_configs", &http::parse_config, {}, true, true},
     {"ionos", "ionos_sd_configs", &ionos::parse_config},
     {"kubernetes", "kubernetes_sd_configs", &kubernetes::parse_config, {}, false, true},
-    {"kuma", "kuma_sd_configs", &kuma::parse_config, {}, false},
+    {"kuma", "kuma_sd_configs", &kuma::parse_config, {}, false, true},
     {"lightsail", "lightsail_sd_configs", &lightsail::parse_config},
     {"linode", "linode_sd_configs", &linode::parse_config, {}, false},
     {"marathon", "marathon_sd_configs", &marathon::parse_config, {}, true, true},
