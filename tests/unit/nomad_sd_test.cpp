@@ -13,6 +13,7 @@
 #include "discovery/nomad.h"
 #include "loopback_server.h"
 #include "test_util.h"
+#include "util/strings.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
@@ -213,6 +214,14 @@ TEST_SUITE("discovery::nomad") {
                   "uint64");
     check_targets(R"([{"Tags":[1]}])",
                   "json: cannot unmarshal number into Go struct field ServiceRegistration.Tags of type string");
+  }
+
+  TEST_CASE("url.PathEscape and url.QueryEscape, as the API client applies them") {
+    CHECK(util::path_escape("web") == "web");
+    CHECK(util::path_escape("a/b c?d;e,f") == "a%2Fb%20c%3Fd%3Be%2Cf");
+    CHECK(util::path_escape("$&+:=@-_.~!*'()%") == "$&+:=@-_.~%21%2A%27%28%29%25");
+    CHECK(util::path_escape("\xc3\xa9") == "%C3%A9");
+    CHECK(util::query_escape("a b&c=d/e~") == "a+b%26c%3Dd%2Fe~");
   }
 
   TEST_CASE("refresh: the requests (path, query, headers) and one group with every registration") {
