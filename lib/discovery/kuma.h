@@ -57,6 +57,8 @@ public:
   static Result<std::unique_ptr<Discovery>> make(const Config& config, std::string node_id);
   Result<std::optional<std::vector<model::Labels>>> fetch(std::stop_token stop);
   const std::string& endpoint() const { return m_endpoint; }
+  // The HTTP timeout of a fetch: fetch_timeout + 15s.
+  std::chrono::milliseconds timeout() const { return m_timeout; }
 
 private:
   Discovery(std::string endpoint, std::string node_id, std::chrono::milliseconds timeout,

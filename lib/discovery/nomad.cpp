@@ -29,7 +29,6 @@
 #include "discovery/consul.h"
 #include "discovery/go_json.h"
 #include "model/url.h"
-#include "util/base64.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::nomad {
@@ -160,41 +159,6 @@ std::string encode_query(const Config& config) {
   return out;
 }
 
-// url.PathUnescape, lenient (url.Parse has accepted the text already).
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// The Authorization header for user[:password] in the server URL, or "".
-std::string userinfo_authorization(const std::string& server) {
-  size_t authority = server.find("://");
-  if (authority == std::string::npos) {
-    return "";
-  }
-  authority += 3;
-  size_t end = server.find_first_of("/?#", authority);
-  std::string_view text = std::string_view(server).substr(authority, end == std::string::npos ? end : end - authority);
-  size_t at = text.rfind('@');
-  if (at == std::string_view::npos) {
-    return "";
-  }
-  std::string_view userinfo = text.substr(0, at);
-  size_t colon = userinfo.find(':');
-  std::string user = percent_decode(userinfo.substr(0, colon));
-  std::string password = colon == std::string_view::npos ? "" : percent_decode(userinfo.substr(colon + 1));
-  return "Basic " + util::encode_base64_std(user + ":" + password);
-}
-
 } // namespace
 
 void Config::validate(yaml::Checker& c) {
@@ -263,7 +227,7 @@ Result<std::vector<model::Labels>> service_targets(std::string_view body, std::s
 }
 
 Discovery::Discovery(const Config& config, std::unique_ptr<net::HttpClient> client)
-    : m_query(encode_query(config)), m_userinfo_auth(userinfo_authorization(config.server)),
+    : m_query(encode_query(config)), m_userinfo_auth(net::userinfo_authorization(config.server)),
       m_tag_separator(config.tag_separator), m_timeout(std::max<int64_t>(config.refresh_interval.ms, 1)),
       m_client(std::move(client)) {}
 

@@ -680,6 +680,11 @@ struct HttpClient::Impl {
     }
     HttpHeaders headers = request.headers;
     if (!has_header(headers, "Authorization")) {
+      if (std::string userinfo = userinfo_authorization(request.url); !userinfo.empty()) {
+        headers.emplace_back("Authorization", userinfo);
+      }
+    }
+    if (!has_header(headers, "Authorization")) {
       Result<std::optional<std::string>> auth = authorization(deadline, headers, request.stop, secrets);
       if (!auth) {
         return failure(auth.error());
@@ -948,6 +953,44 @@ struct HttpClient::Impl {
   CURLM* m_multi = nullptr;
   CURL* m_easy = nullptr;
 };
+
+namespace {
+
+// url.PathUnescape, lenient (url.Parse has accepted the text already).
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::string userinfo_authorization(std::string_view url) {
+  size_t authority = url.find("://");
+  if (authority == std::string_view::npos) {
+    return "";
+  }
+  authority += 3;
+  size_t end = url.find_first_of("/?#", authority);
+  std::string_view text = url.substr(authority, end == std::string_view::npos ? end : end - authority);
+  size_t at = text.rfind('@');
+  if (at == std::string_view::npos) {
+    return "";
+  }
+  std::string_view userinfo = text.substr(0, at);
+  size_t colon = userinfo.find(':');
+  std::string user = percent_decode(userinfo.substr(0, colon));
+  std::string password = colon == std::string_view::npos ? "" : percent_decode(userinfo.substr(colon + 1));
+  return "Basic " + util::encode_base64_std(user + ":" + password);
+}
 
 Result<std::unique_ptr<HttpClient>> HttpClient::make(const HttpClientConfig& config) {
   init_curl_once();

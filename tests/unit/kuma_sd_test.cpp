@@ -217,6 +217,7 @@ TEST_SUITE("discovery::kuma") {
     config.fetch_timeout = model::Duration::seconds(90);
     auto discovery = make_discovery(config);
     CHECK(discovery->endpoint() == cp.url() + "/mads/v3/discovery:monitoringassignments?fetch-timeout=1m30s");
+    CHECK(discovery->timeout() == 105s);
 
     auto first = discovery->fetch({});
     REQUIRE_MESSAGE(first, (first ? "" : first.error()));
@@ -252,6 +253,7 @@ TEST_SUITE("discovery::kuma") {
   TEST_CASE("fetch: failures; a decoded response's version is kept even if its resources fail") {
     FakeControlPlane cp;
     auto discovery = make_discovery(config_for(cp.url()));
+    CHECK(discovery->timeout() == 135s); // the default fetch_timeout, 2m, + 15s
     auto check_error = [&](const std::string& want) {
       auto r = discovery->fetch({});
       REQUIRE(!r);
@@ -284,6 +286,10 @@ TEST_SUITE("discovery::kuma") {
     CHECK(cp.requests().back().authorization == "Bearer tok3n");
     REQUIRE(make_discovery(config_for("http://u:p@127.0.0.1:" + std::to_string(cp.port)))->fetch({}));
     CHECK(cp.requests().back().authorization == "Basic dTpw");
+    // Go's http.Client sets the URL's before Prometheus's round tripper runs.
+    config.server = "http://u%40x:p@127.0.0.1:" + std::to_string(cp.port);
+    REQUIRE(make_discovery(config)->fetch({}));
+    CHECK(cp.requests().back().authorization == "Basic dUB4OnA=");
   }
 
   TEST_CASE("make: v2.45's creation errors; node_id_for") {
