@@ -99,6 +99,8 @@ std::map<std::string, std::string> user_labels(const std::map<std::string, std::
 // response, wait for the refresh ticker.
 class KumaDiscoverer : public Discoverer {
 public:
+  // Prometheus panics on a zero interval (check warns of it); here it is at
+  // least a second, as for the RefreshDiscoverer.
   KumaDiscoverer(std::unique_ptr<Discovery> discovery, int64_t interval_ms)
       : m_discovery(std::move(discovery)), m_interval(std::max<int64_t>(interval_ms, 1000)) {}
 

@@ -24,6 +24,7 @@ namespace {
 
 struct SeenRequest {
   std::string method, path, query, body, user_agent, content_type, accept, authorization;
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
 };
 
 struct Reply {
@@ -342,6 +343,25 @@ TEST_SUITE("discovery::kuma") {
     CHECK(std::chrono::steady_clock::now() - start >= 2900ms); // one fetch per 1s tick
     CHECK(running.stop() < 500ms);
     CHECK(cp.requests().size() <= 5);
+  }
+
+  TEST_CASE("make_discoverer: a fetch that outlasts a tick is followed at once, then the ticker again") {
+    FakeControlPlane cp;
+    cp.queue({{200, response_body("1", "n1", ""), 1300ms}, {304, ""}});
+    kuma::Config config = config_for(cp.url());
+    config.refresh_interval = model::Duration::seconds(1);
+    test::RecordingSink sink;
+    test::RunningDiscoverer running(config.make_discoverer({}), sink);
+    while (cp.requests().size() < 3) {
+      std::this_thread::sleep_for(5ms);
+    }
+    CHECK(running.stop() < 500ms);
+    std::vector<SeenRequest> seen = cp.requests();
+    auto after_first = [&](size_t i) { return seen[i].at - seen[0].at; };
+    CHECK(after_first(1) >= 1300ms); // right after the slow reply (the 1s tick is kept)...
+    CHECK(after_first(1) < 1700ms);
+    CHECK(after_first(2) >= 1800ms); // ...then at the 2s tick, not 1s after the second fetch
+    CHECK(after_first(2) < 2300ms);
   }
 
   TEST_CASE("make_discoverer: no report for a 304 before a first 200; stops at once during a long poll") {
