@@ -11,8 +11,9 @@
 // body is decoded) and Go's default User-Agent; only the scheme, host and
 // user:password of `server` are used, its path is not. User:password in the
 // server URL is sent as basic auth, ahead of the HTTP client config's auth.
-// Anything but 200 fails the request as the client words it; any failed
-// request fails the whole refresh. All registrations go into one group,
+// Anything but 200 fails the request as the client words it; a body is
+// read as its json.Decoder does (the first JSON value; the rest unread).
+// Any failed request fails the whole refresh. All registrations go into one group,
 // Source "Nomad". API: https://developer.hashicorp.com/nomad/api-docs/services
 //
 // v2.45 sets no request timeout (the client has none and the refresh
@@ -23,6 +24,8 @@
 // A null entry in either list makes v2.45 panic on a nil pointer; here it is
 // skipped.
 #include "discovery/nomad.h"
+
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -54,6 +57,25 @@ struct Registration {
   std::vector<std::string> tags;
   int64_t port = 0;
 };
+
+// The first JSON value of a body, as the API client's json.Decoder reads
+// it: what follows the value is not looked at.
+Result<Json> decode_first_value(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return fail("EOF");
+  }
+  std::istringstream in{std::string(body)};
+  Json json;
+  try {
+    in >> json;
+  } catch (const Json::parse_error& e) {
+    // A cut-short body is the one syntax error worded as Go does.
+    return fail(std::string_view(e.what()).find("unexpected end of input") != std::string_view::npos
+                    ? "unexpected EOF"
+                    : "invalid JSON in response body");
+  }
+  return json;
+}
 
 // A uint64 field the mapping does not read: Go still checks its type.
 void check_uint64(GoDecoder& d, const Json& v, std::string_view where) {
@@ -175,7 +197,7 @@ void Config::validate(yaml::Checker& c) {
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n) { return parse_config_of<Config>(d, n); }
 
 Result<std::vector<std::string>> service_names(std::string_view body) {
-  Result<Json> json = parse_json(body);
+  Result<Json> json = decode_first_value(body);
   if (!json) {
     return fail(json.error());
   }
@@ -211,7 +233,7 @@ Result<std::vector<std::string>> service_names(std::string_view body) {
 }
 
 Result<std::vector<model::Labels>> service_targets(std::string_view body, std::string_view tag_separator) {
-  Result<Json> json = parse_json(body);
+  Result<Json> json = decode_first_value(body);
   if (!json) {
     return fail(json.error());
   }

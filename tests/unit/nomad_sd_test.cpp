@@ -145,6 +145,9 @@ TEST_SUITE("discovery::nomad") {
     names = nomad::service_names("null");
     REQUIRE(names);
     CHECK(names->empty());
+    names = nomad::service_names(R"([{"Services":[{"ServiceName":"first"}]}] [garbage)");
+    REQUIRE(names); // json.Decoder reads one value and stops there
+    CHECK(*names == std::vector<std::string>{"first"});
   }
 
   TEST_CASE("service_targets: labels, address, tags joined with the separator") {
@@ -193,7 +196,9 @@ TEST_SUITE("discovery::nomad") {
     check_names(R"([{"Services":[{"Tags":"a"}]}])",
                 "json: cannot unmarshal string into Go struct field ServiceRegistrationStub.Services.Tags of type "
                 "[]string");
-    check_names("[", "invalid JSON in response body");
+    check_names("[", "unexpected EOF");
+    check_names(R"([{"Services":[{"ServiceName":"a"})", "unexpected EOF");
+    check_names("[x]", "invalid JSON in response body");
 
     auto check_targets = [](std::string_view body, const std::string& want) {
       auto targets = nomad::service_targets(body, ",");
@@ -319,6 +324,8 @@ TEST_SUITE("discovery::nomad") {
       fx.status = 200;
       fx.services = "{";
     });
+    check_error("unexpected EOF");
+    fx.change([&] { fx.services = "{]"; });
     check_error("invalid JSON in response body");
     fx.change([&] { fx.services = ""; });
     check_error("Got 0 byte response with non-nil decode object");
