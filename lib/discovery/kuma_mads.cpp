@@ -5,9 +5,14 @@
 // observability/v1/mads.proto).
 //
 // Not reproduced: protojson's deliberately unstable output (Go randomly adds
-// a space after some ':' and ','; this body is always compact), and the
-// line:column in its decoding errors.
+// a space after some ':' and ','; this body is always compact), the
+// line:column in its decoding errors, its error for a key repeated verbatim
+// (the JSON parser keeps one; a field under both its names is caught), and
+// the decoding of an Any holding one of the two other registered types
+// (the mapping rejects it anyway).
 #include "discovery/kuma_mads.h"
+
+#include <set>
 
 #include <fmt/format.h>
 
@@ -81,6 +86,16 @@ public:
     return true;
   }
 
+  // False, and the error, when the field was already given under its other
+  // name (proto or JSON style): protojson rejects a field set twice.
+  bool first_time(std::set<std::string_view>& seen, std::string_view field, const std::string& name) {
+    if (!seen.insert(field).second) {
+      fail_with("duplicate field \"" + name + "\"");
+      return false;
+    }
+    return true;
+  }
+
   void string(const Json& v, std::string& out) {
     if (!v.is_string()) {
       fail_with("invalid value for string type: " + raw_token(v));
@@ -116,6 +131,7 @@ public:
   }
 
   void target(const Json& v, Assignment::Target& t) {
+    std::set<std::string_view> seen;
     message(v, [&](const std::string& name, const Json& value) {
       if (name == "name") {
         string(value, t.name);
@@ -123,7 +139,7 @@ public:
         string(value, t.scheme);
       } else if (name == "address") {
         string(value, t.address);
-      } else if (name == "metrics_path" || name == "metricsPath") {
+      } else if ((name == "metrics_path" || name == "metricsPath") && first_time(seen, "metrics_path", name)) {
         string(value, t.metrics_path);
       } else if (name == "labels") {
         string_map(value, t.labels);
@@ -155,14 +171,17 @@ public:
     }
     auto type = v.find("@type");
     if (type == v.end()) {
-      fail_with("missing \"@type\" field");
-      return;
+      return; // v2.45 discards unknown fields: without @type, all are unknown
     }
     if (!type->is_string()) {
-      fail_with("invalid value for string type: " + raw_token(*type));
+      fail_with("@type field value is not a string: " + raw_token(*type));
       return;
     }
     r.type_url = type->get<std::string>();
+    if (r.type_url.empty()) {
+      fail_with("@type field contains empty value");
+      return;
+    }
     std::string_view message_name = r.type_url;
     message_name.remove_prefix(message_name.rfind('/') == std::string_view::npos ? 0 : message_name.rfind('/') + 1);
     if (message_name != k_assignment_name && message_name != k_request_name && message_name != k_response_name) {
@@ -226,18 +245,19 @@ Result<DiscoveryResponse> parse_response(std::string_view body) {
   }
   ProtoDecoder d;
   DiscoveryResponse response;
+  std::set<std::string_view> seen;
   d.message(json, [&](const std::string& name, const Json& value) {
-    if (name == "version_info" || name == "versionInfo") {
+    if ((name == "version_info" || name == "versionInfo") && d.first_time(seen, "version_info", name)) {
       d.string(value, response.version_info);
     } else if (name == "resources") {
       d.list(value, response.resources, [&](const Json& item, Resource& r) { d.any(item, r); });
     } else if (name == "canary") {
       d.boolean(value);
-    } else if (name == "type_url" || name == "typeUrl") {
+    } else if ((name == "type_url" || name == "typeUrl") && d.first_time(seen, "type_url", name)) {
       d.string(value, response.type_url);
     } else if (name == "nonce") {
       d.string(value, response.nonce);
-    } else if (name == "control_plane" || name == "controlPlane") {
+    } else if ((name == "control_plane" || name == "controlPlane") && d.first_time(seen, "control_plane", name)) {
       d.control_plane(value);
     }
   });

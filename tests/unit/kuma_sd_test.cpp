@@ -193,7 +193,15 @@ TEST_SUITE("discovery::kuma") {
     CHECK(error_of(R"({"resources":[]})") == "recieved invalid typeURL for Kuma MADS v1 Resource: ");
     CHECK(error_of(response_body("1", "n", R"({"@type":"type.googleapis.com/foo.Bar","mesh":"m"})")) ==
           R"(proto: unable to resolve "type.googleapis.com/foo.Bar": "not found")");
-    CHECK(error_of(response_body("1", "n", R"({"mesh":"m"})")) == R"(proto: missing "@type" field)");
+    // Without @type every field is unknown, and v2.45 discards unknown fields.
+    CHECK(error_of(response_body("1", "n", R"({"mesh":"m"})")) ==
+          R"(proto: mismatched message type: got "kuma.observability.v1.MonitoringAssignment", want "")");
+    CHECK(error_of(response_body("1", "n", R"({"@type":7})")) == "proto: @type field value is not a string: 7");
+    CHECK(error_of(response_body("1", "n", R"({"@type":""})")) == "proto: @type field contains empty value");
+    CHECK(error_of(R"({"type_url":"a","typeUrl":"b"})") == R"(proto: duplicate field "typeUrl")");
+    CHECK(error_of(response_body("1", "n", R"({"@type":"kuma.observability.v1.MonitoringAssignment",
+      "targets":[{"metricsPath":"/a","metrics_path":"/b"}]})")) == R"(proto: duplicate field "metrics_path")");
+    CHECK(error_of(response_body("1", "n", R"(null)")) == "proto: syntax error: unexpected token null");
     CHECK(error_of(response_body("1", "n", R"({})")) ==
           R"(proto: mismatched message type: got "kuma.observability.v1.MonitoringAssignment", want "")");
     CHECK(error_of(response_body(
