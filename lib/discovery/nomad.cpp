@@ -13,8 +13,9 @@
 // server URL is sent as basic auth, ahead of the HTTP client config's auth.
 // Anything but 200 fails the request as the client words it; a body is
 // read as its json.Decoder does (the first JSON value; the rest unread).
-// Any failed request fails the whole refresh. All registrations go into one group,
-// Source "Nomad". API: https://developer.hashicorp.com/nomad/api-docs/services
+// Any failed request fails the whole refresh. All registrations go into one
+// group, Source "Nomad".
+// API: https://developer.hashicorp.com/nomad/api-docs/services
 //
 // v2.45 sets no request timeout (the client has none and the refresh
 // context is not passed on), so a hung server stalls its discoverer for
