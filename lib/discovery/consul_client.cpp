@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "util/go_format.h"
+#include "util/strings.h"
 
 namespace sdscope::discovery::consul {
 

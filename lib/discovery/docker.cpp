@@ -17,7 +17,6 @@
 
 #include "discovery/moby.h"
 #include "model/url.h"
-#include "util/go_format.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::docker {

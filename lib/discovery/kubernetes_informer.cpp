@@ -22,7 +22,6 @@
 #include <cctype>
 #include <random>
 
-#include "util/go_format.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::kubernetes {

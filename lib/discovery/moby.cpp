@@ -28,7 +28,6 @@
 #include <fmt/format.h>
 
 #include "model/url.h"
-#include "util/go_format.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::moby {

@@ -21,7 +21,7 @@
 #include <fmt/format.h>
 
 #include "discovery/go_json.h"
-#include "util/go_format.h"
+#include "util/strings.h"
 
 namespace sdscope::discovery::triton {
 

@@ -13,7 +13,8 @@
 // - redirects: followed unless follow_redirects is false, Go's limit of 10
 //   requests; auth headers go along, as Prometheus's round trippers add them
 //   to every hop;
-// - no Accept-Encoding (Prometheus disables compression).
+// - no Accept-Encoding (Prometheus disables compression), unless a caller
+//   sends "Accept-Encoding: gzip" itself: then a gzip body is decoded.
 // One easy handle and one multi handle per client keep connections alive;
 // the multi handle lets a stop request wake a waiting transfer at once.
 
@@ -33,7 +34,6 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "util/go_format.h"
 #include "util/os_file.h"
 #include "util/base64.h"
 #include "util/strings.h"
@@ -519,8 +519,8 @@ private:
       headers.emplace_back("User-Agent", user_agent);
     }
     if (style == AuthStyle::in_header) {
-      headers.emplace_back("Authorization",
-                           "Basic " + util::encode_base64_std(util::query_escape(m_config.client_id) + ":" + util::query_escape(secret)));
+      std::string pair = util::query_escape(m_config.client_id) + ":" + util::query_escape(secret);
+      headers.emplace_back("Authorization", "Basic " + util::encode_base64_std(pair));
     } else {
       form["client_id"] = m_config.client_id;
       if (!secret.empty()) {
@@ -681,6 +681,11 @@ struct HttpClient::Impl {
     }
     HttpHeaders headers = request.headers;
     if (!has_header(headers, "Authorization")) {
+      if (std::string userinfo = userinfo_authorization(request.url); !userinfo.empty()) {
+        headers.emplace_back("Authorization", userinfo);
+      }
+    }
+    if (!has_header(headers, "Authorization")) {
       Result<std::optional<std::string>> auth = authorization(deadline, headers, request.stop, secrets);
       if (!auth) {
         return failure(auth.error());
@@ -785,6 +790,12 @@ struct HttpClient::Impl {
 
     SList header_list;
     for (const auto& [name, value] : headers) {
+      if (equal_fold(name, "Accept-Encoding") && value == "gzip") {
+        // A caller that asks for gzip (nomad's API client does) gets the
+        // body decoded, as that client does; curl sends the header then.
+        curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+        continue;
+      }
       header_list.add(value.empty() ? name + ";" : name + ": " + value);
     }
     for (std::string_view unwanted : {"Accept", "Expect"}) {
@@ -949,6 +960,44 @@ struct HttpClient::Impl {
   CURLM* m_multi = nullptr;
   CURL* m_easy = nullptr;
 };
+
+namespace {
+
+// url.PathUnescape, lenient (url.Parse has accepted the text already).
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::string userinfo_authorization(std::string_view url) {
+  size_t authority = url.find("://");
+  if (authority == std::string_view::npos) {
+    return "";
+  }
+  authority += 3;
+  size_t end = url.find_first_of("/?#", authority);
+  std::string_view text = url.substr(authority, end == std::string_view::npos ? end : end - authority);
+  size_t at = text.rfind('@');
+  if (at == std::string_view::npos) {
+    return "";
+  }
+  std::string_view userinfo = text.substr(0, at);
+  size_t colon = userinfo.find(':');
+  std::string user = percent_decode(userinfo.substr(0, colon));
+  std::string password = colon == std::string_view::npos ? "" : percent_decode(userinfo.substr(colon + 1));
+  return "Basic " + util::encode_base64_std(user + ":" + password);
+}
 
 Result<std::unique_ptr<HttpClient>> HttpClient::make(const HttpClientConfig& config) {
   init_curl_once();

@@ -33,6 +33,10 @@ struct HttpResponse {
   std::string header(std::string_view name) const;
 };
 
+// "Basic <base64>" for the user[:password] of a URL (percent-decoded), as
+// Go's http.Client sends it; "" when the URL has none.
+std::string userinfo_authorization(std::string_view url);
+
 class HttpClient {
 public:
   // Builds a client; fails as Prometheus's NewClientFromConfig does (e.g.
@@ -49,7 +53,10 @@ public:
   // shape, `Get "<url>": <reason>`, on timeout (0 = none) and when stop is
   // requested (at once, `Get "<url>": context canceled`). Error texts never
   // contain a configured secret. Requests on one client are serialized;
-  // connections are kept for reuse.
+  // connections are kept for reuse. A header "Accept-Encoding: gzip" makes
+  // a gzip-encoded body come back decoded. User:password in the URL is sent
+  // as basic auth ahead of the config's auth (Go's http.Client does so
+  // before any round tripper), unless the caller sets Authorization.
   Result<HttpResponse> get(const std::string& url, const HttpHeaders& headers, std::chrono::milliseconds timeout,
                            std::stop_token stop);
   Result<HttpResponse> post(const std::string& url, const HttpHeaders& headers, std::string body,

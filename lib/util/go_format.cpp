@@ -5,26 +5,6 @@
 
 namespace sdscope::util {
 
-std::string query_escape(std::string_view s) {
-  constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    auto b = static_cast<unsigned char>(c);
-    bool unreserved = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || c == '-' ||
-                      c == '_' || c == '.' || c == '~';
-    if (unreserved) {
-      out += c;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += k_hex[b >> 4];
-      out += k_hex[b & 15];
-    }
-  }
-  return out;
-}
-
 std::string format_float_g(double v) {
   // The shortest round-trip digits come from to_chars in exponent form
   // ("-1.2345e+06"); Go's 'g' then picks the layout by the exponent alone.

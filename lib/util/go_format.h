@@ -1,15 +1,12 @@
 #pragma once
 
-// Go's formatting of URL query values and floats, where API requests and
+// Go's formatting of floats, where API requests and
 // label values must come out as Prometheus writes them.
 
 #include <string>
 #include <string_view>
 
 namespace sdscope::util {
-
-// Go's url.QueryEscape: unreserved bytes kept, ' ' as '+', the rest %XX.
-std::string query_escape(std::string_view s);
 
 // Go's strconv.FormatFloat(v, 'g', -1, 64): the shortest digits that read
 // back as v, in exponent form ("1e+06") when the exponent is below -4 or at

@@ -204,6 +204,51 @@ std::string join_host_port(std::string_view host, std::string_view port) {
   return out;
 }
 
+namespace {
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.' || c == '~';
+}
+
+void append_percent(std::string& out, unsigned char c) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  out += '%';
+  out += k_hex[c >> 4];
+  out += k_hex[c & 15];
+}
+
+} // namespace
+
+std::string query_escape(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (is_unreserved(c)) {
+      out += ch;
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      append_percent(out, c);
+    }
+  }
+  return out;
+}
+
+std::string path_escape(std::string_view s) {
+  constexpr std::string_view k_kept = "$&+:=@";
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (is_unreserved(c) || k_kept.find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      append_percent(out, c);
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> glob_files(const std::string& pattern) {
   std::vector<std::string> files;
   glob_t matches{};

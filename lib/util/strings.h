@@ -37,6 +37,11 @@ std::vector<std::string> split(std::string_view s, char sep);
 // colon (IPv6).
 std::string join_host_port(std::string_view host, std::string_view port);
 
+// Go's url.QueryEscape: unreserved bytes as is, ' ' as '+', the rest %XX.
+std::string query_escape(std::string_view s);
+// Go's url.PathEscape (one path segment): also keeps $&+:=@, escapes '/'.
+std::string path_escape(std::string_view s);
+
 // Reads a whole file; false when it cannot be opened or read.
 bool read_file(const std::string& path, std::string& out);
 

@@ -22,7 +22,7 @@
 #include "discovery/moby.h"
 #include "loopback_server.h"
 #include "test_util.h"
-#include "util/go_format.h"
+#include "util/strings.h"
 
 using namespace sdscope;
 using namespace std::chrono_literals;
