@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """Turn the scenarios of testdata/targets into the configs the harness runs.
 
-Usage: prepare.py SCENARIO_DIR WORKDIR HTTP_BASE
+Usage: prepare.py SCENARIO_DIR WORKDIR HTTP_BASE HTTPS_BASE [ZOOKEEPER]
 
 For every scenario S (S.yml, or S/prometheus.yml plus its files):
   WORKDIR/S/            copy of the scenario directory (served over HTTP too)
   WORKDIR/S.yml         the scenario for sdscope: jobs renamed to "S/<job>",
                         file_sd paths made relative to WORKDIR ("S/<path>"),
                         global scrape_interval/scrape_timeout pushed into jobs,
-                        "@HTTP@" replaced by HTTP_BASE/S
+                        "@HTTP@" replaced by HTTP_BASE/S, "@ZOOKEEPER@" by
+                        ZOOKEEPER (host:port of the harness's ZooKeeper)
   WORKDIR/run1.yml      all scenarios merged into one config (one job each)
   WORKDIR/run2.yml      the same with every job's relabel_configs replaced by
                         one rule dropping everything (true discovered labels)
   WORKDIR/jobs.tsv      job<TAB>scenario<TAB>flags (flags: dup-ok, http)
+  WORKDIR/znodes.json   the znodes (path -> data) of every scenario's
+                        S/znodes.json merged, for the ZooKeeper the harness
+                        starts when this file exists (serverset, nerve)
 """
+import json
 import os
 import re
 import shutil
@@ -54,7 +59,9 @@ def header_flags(path):
 
 def main():
     src, work, http_base, https_base = sys.argv[1:5]
+    zookeeper = sys.argv[5] if len(sys.argv) > 5 else '127.0.0.1:2181'
     entries = []
+    znodes = {}
     for name in sorted(os.listdir(src)):
         p = os.path.join(src, name)
         if name.endswith('.yml') and os.path.isfile(p):
@@ -75,6 +82,13 @@ def main():
             text = f.read().replace('@HTTP@', '%s/%s' % (http_base, scen))
             text = text.replace('@HTTPS@', '%s/%s' % (https_base, scen))
             text = text.replace('@HTTPS_PORT@', https_base.rsplit(':', 1)[1])
+            text = text.replace('@ZOOKEEPER@', zookeeper)
+        if scendir and os.path.isfile(os.path.join(scendir, 'znodes.json')):
+            with open(os.path.join(scendir, 'znodes.json'), encoding='utf-8') as f:
+                for path, data in json.load(f).items():
+                    if path in znodes and znodes[path] != data:
+                        sys.exit('%s: znode %s differs from another scenario\'s' % (scendir, path))
+                    znodes[path] = data
         cfg = yaml.safe_load(text) or {}
         extra = set(cfg) - {'global', 'scrape_configs'}
         if extra:
@@ -132,6 +146,9 @@ def main():
     with open(os.path.join(work, 'jobs.tsv'), 'w', encoding='utf-8') as f:
         for j in jobs:
             f.write('\t'.join(j) + '\n')
+    if znodes:
+        with open(os.path.join(work, 'znodes.json'), 'w', encoding='utf-8') as f:
+            json.dump(znodes, f, indent=1, sort_keys=True)
     with open(os.path.join(work, 'scenarios.txt'), 'w', encoding='utf-8') as f:
         for scen, _, _ in entries:
             f.write(scen + '\n')
