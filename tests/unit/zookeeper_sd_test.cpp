@@ -384,7 +384,7 @@ TEST_SUITE("discovery::zookeeper") {
     zk.remove("/nerve");
   }
 
-  TEST_CASE("nerve: a stopped server is reported and the last targets are kept") {
+  TEST_CASE("nerve: a stopped server is reported, the last targets are kept, a restart is caught up with") {
     test::ZookeeperServer& server = test::ZookeeperServer::get();
     {
       test::ZookeeperAdmin zk(server.address());
@@ -400,11 +400,17 @@ TEST_SUITE("discovery::zookeeper") {
     server.stop();
     CHECK(sink.wait_for_report("lost connection to Zookeeper"));
     CHECK(sink.state() == before);
-    CHECK(running.stop() < milliseconds(4000));
 
-    // Started again on the same data: the members are still there.
+    // Started again on the same data: the session comes back (its watches
+    // re-sent) or, expired, is replaced and the tree read again; either way
+    // a member added now shows up.
     test::ZookeeperServer::get();
     test::ZookeeperAdmin zk(server.address());
+    zk.create("/down/i-2", R"({"host":"127.0.0.2","port":80})");
+    CHECK(sink.wait([](StateSink& s) { return s.state()["/down/i-2"].size() == 1; }, milliseconds(30000)));
+    CHECK(sink.wait_for_clean_report());
+    CHECK(sink.state()["/down/i-1"] == before["/down/i-1"]);
+    CHECK(running.stop() < milliseconds(4000));
     zk.remove("/down");
   }
 
