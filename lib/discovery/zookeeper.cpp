@@ -274,8 +274,8 @@ public:
       paths.emplace_back(path);
     }
     std::unique_ptr<Client> client = open(events, sink);
-    if (client != nullptr) { // as long as a session may take to be set up
-      client->wait_connected(stop, std::max(m_settings.session_timeout, std::chrono::milliseconds(1000)));
+    if (client != nullptr) {
+      client->wait_connected(stop, first_connect_wait());
     }
     std::vector<TreeEvent> changes;
     for (size_t i = 0; i < paths.size() && !stop.stop_requested(); ++i) {
@@ -360,6 +360,16 @@ private:
       return nullptr;
     }
     return std::move(*client);
+  }
+
+  // go-zookeeper fails the first reads once it has tried every server
+  // (a 1s dial timeout each); the C client keeps trying, so the first read
+  // waits about as long (2s a server, within the session timeout) before
+  // it fails with go-zookeeper's error.
+  std::chrono::milliseconds first_connect_wait() const {
+    auto addresses = static_cast<int64_t>(std::count(m_servers.begin(), m_servers.end(), ',') + 1);
+    return std::clamp(m_settings.session_timeout, std::chrono::milliseconds(1000),
+                      std::max(std::chrono::milliseconds(1000), std::chrono::milliseconds(2000 * addresses)));
   }
 
   void failure(PathState& p, std::string error) {
