@@ -22,6 +22,9 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c) const;
   bool operator==(const Config&) const = default;
+  // Watches the paths in ZooKeeper (discovery/zookeeper.h); fails when a
+  // server cannot be resolved.
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);

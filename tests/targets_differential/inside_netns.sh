@@ -32,6 +32,20 @@ if [ -f dnsmasq.conf ]; then
     mount --bind "$work/resolv.conf" /etc/resolv.conf || { echo "cannot mount resolv.conf" >&2; exit 3; }
 fi
 
+# ZooKeeper for the serverset/nerve scenarios (Debian's zookeeper, run
+# directly, not as the service) on 127.0.0.1:$ZK_PORT, loaded with
+# znodes.json before Prometheus and sdscope start.
+if [ -f znodes.json ]; then
+    mkdir -p zookeeper
+    printf 'tickTime=2000\ndataDir=%s/zookeeper\nclientPortAddress=127.0.0.1\nclientPort=%s\nadmin.enableServer=false\n' \
+        "$work" "${ZK_PORT:-12181}" >zoo.cfg
+    java -Xmx128m -XX:+UseSerialGC -cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.ZooKeeperServerMain \
+        "$work/zoo.cfg" >zookeeper.log 2>&1 &
+    pids+=($!)
+    "$py" "$(dirname "$0")/znodes.py" "${ZK_PORT:-12181}" znodes.json ||
+        { echo "ZooKeeper did not start or refused the znodes:" >&2; tail -n 20 zookeeper.log >&2; exit 3; }
+fi
+
 # The API fixture: serves WORKDIR over HTTP and HTTPS (see fixture.py)
 "$py" "$(dirname "$0")/fixture.py" "$work" "$http_port" "$https_port" >http.log 2>&1 &
 pids+=($!)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn the scenarios of testdata/targets into the configs the harness runs.
 
-Usage: prepare.py SCENARIO_DIR WORKDIR HTTP_BASE
+Usage: prepare.py SCENARIO_DIR WORKDIR HTTP_BASE HTTPS_BASE [ZOOKEEPER]
 
 For every scenario S (S.yml, or S/prometheus.yml plus its files):
   WORKDIR/S/            copy of the scenario directory (served over HTTP too)
@@ -11,12 +11,17 @@ For every scenario S (S.yml, or S/prometheus.yml plus its files):
                         file_sd paths made relative to WORKDIR ("S/<path>"),
                         global scrape_interval/scrape_timeout pushed into jobs,
                         "@HTTP@" replaced by HTTP_BASE/S ("@TCP@" the same
-                        with the tcp:// scheme, for docker hosts)
+                        with the tcp:// scheme, for docker hosts), "@ZOOKEEPER@"
+                        by ZOOKEEPER (host:port of the harness's ZooKeeper)
   WORKDIR/run1.yml      all scenarios merged into one config (one job each)
   WORKDIR/run2.yml      the same with every job's relabel_configs replaced by
                         one rule dropping everything (true discovered labels)
   WORKDIR/jobs.tsv      job<TAB>scenario<TAB>flags (flags: dup-ok, http)
+  WORKDIR/znodes.json   the znodes (path -> data) of every scenario's
+                        S/znodes.json merged, for the ZooKeeper the harness
+                        starts when this file exists (serverset, nerve)
 """
+import json
 import os
 import re
 import shutil
@@ -57,7 +62,9 @@ def header_flags(path):
 
 def main():
     src, work, http_base, https_base = sys.argv[1:5]
+    zookeeper = sys.argv[5] if len(sys.argv) > 5 else '127.0.0.1:2181'
     entries = []
+    znodes = {}
     for name in sorted(os.listdir(src)):
         p = os.path.join(src, name)
         if name.endswith('.yml') and os.path.isfile(p):
@@ -82,6 +89,13 @@ def main():
             text = text.replace('@HTTPS_PORT@', https_base.rsplit(':', 1)[1])
             # Docker's client drops the path of an http:// host; tcp:// keeps it.
             text = text.replace('@TCP@', 'tcp://%s/%s' % (http_base.split('://', 1)[1], scen))
+            text = text.replace('@ZOOKEEPER@', zookeeper)
+        if scendir and os.path.isfile(os.path.join(scendir, 'znodes.json')):
+            with open(os.path.join(scendir, 'znodes.json'), encoding='utf-8') as f:
+                for path, data in json.load(f).items():
+                    if path in znodes and znodes[path] != data:
+                        sys.exit('%s: znode %s differs from another scenario\'s' % (scendir, path))
+                    znodes[path] = data
         cfg = yaml.safe_load(text) or {}
         extra = set(cfg) - {'global', 'scrape_configs'}
         if extra:
@@ -139,6 +153,9 @@ def main():
     with open(os.path.join(work, 'jobs.tsv'), 'w', encoding='utf-8') as f:
         for j in jobs:
             f.write('\t'.join(j) + '\n')
+    if znodes:
+        with open(os.path.join(work, 'znodes.json'), 'w', encoding='utf-8') as f:
+            json.dump(znodes, f, indent=1, sort_keys=True)
     with open(os.path.join(work, 'scenarios.txt'), 'w', encoding='utf-8') as f:
         for scen, _, _ in entries:
             f.write(scen + '\n')

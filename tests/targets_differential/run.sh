@@ -11,7 +11,9 @@
 # "@HTTPS_PORT@" its port, "@TCP@" is "@HTTP@" with the tcp:// scheme (for
 # docker_sd/dockerswarm_sd hosts: Docker's client drops an http:// host's
 # path); the fixture's certificate is fixture-cert.pem, see fixture.py for
-# how requests map to files). Only `global` (scrape_interval,
+# how requests map to files; NAME/znodes.json maps znode paths to data for
+# serverset/nerve scenarios, served by a ZooKeeper at "@ZOOKEEPER@", started
+# only when some scenario has znodes). Only `global` (scrape_interval,
 # scrape_timeout) and `scrape_configs` may appear; every target address is
 # in 127.0.0.0/8 or ::1. A header line "# dup-ok: <reason>" marks scenarios
 # whose active targets have duplicates (Prometheus then shows the discovered
@@ -89,8 +91,9 @@ else
     trap 'rm -rf "$WORK"' EXIT
 fi
 
-HTTP_PORT=18080 HTTPS_PORT=18443
-"$PY" "$here/prepare.py" "$SCEN" "$WORK" "http://127.0.0.1:$HTTP_PORT" "https://127.0.0.1:$HTTPS_PORT" ||
+HTTP_PORT=18080 HTTPS_PORT=18443 ZK_PORT=12181
+"$PY" "$here/prepare.py" "$SCEN" "$WORK" "http://127.0.0.1:$HTTP_PORT" "https://127.0.0.1:$HTTPS_PORT" \
+    "127.0.0.1:$ZK_PORT" ||
     { echo "FAIL: preparing the scenarios"; exit 1; }
 # The HTTPS fixture's certificate (self-signed, for 127.0.0.1; its own CA).
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
@@ -104,7 +107,7 @@ start=$(date +%s)
 # 127.0.0.1:53, named by a resolv.conf bind-mounted over /etc/resolv.conf in
 # a private mount namespace).
 [ -f "$SCEN/dnsmasq.conf" ] && cp "$SCEN/dnsmasq.conf" "$WORK/"
-if ! unshare -mn bash "$here/inside_netns.sh" "$WORK" "$PY" "$HTTP_PORT" "$HTTPS_PORT" "${TARGETS_DIFF_DEADLINE:-60}" $sd_arg; then
+if ! ZK_PORT=$ZK_PORT unshare -mn bash "$here/inside_netns.sh" "$WORK" "$PY" "$HTTP_PORT" "$HTTPS_PORT" "${TARGETS_DIFF_DEADLINE:-60}" $sd_arg; then
     echo "FAIL: Prometheus did not deliver the targets of every scenario (see above)"
     exit 1
 fi
