@@ -78,10 +78,9 @@ void decode_endpoint(GoDecoder& d, const Json& v, Endpoint& out, std::string_vie
 // member, anything but an object is a type error.
 Result<Json> parse_member_json(std::string_view data, std::string_view kind, const std::string& path,
                                std::string_view go_type) {
-  Result<Json> json = parse_json(data);
+  Result<Json> json = parse_json(data, k_unmarshal_eof);
   if (!json) {
-    return fail(fmt::format("error unmarshaling {} member {}: {}", kind, util::go_quote(path),
-                            json.error() == "EOF" ? "unexpected end of JSON input" : json.error()));
+    return fail(fmt::format("error unmarshaling {} member {}: {}", kind, util::go_quote(path), json.error()));
   }
   if (!json->is_null() && !json->is_object()) {
     return fail(fmt::format("error unmarshaling {} member {}: json: cannot unmarshal {} into Go value of type {}",
