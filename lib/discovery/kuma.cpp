@@ -43,33 +43,18 @@ constexpr std::chrono::seconds k_timeout_slack{15};
 // Go's path.Join(base, "v3", "discovery:<type>") made absolute, then
 // escaped as url.URL.EscapedPath does for a changed path.
 std::string endpoint_path(const std::string& base) {
-  std::vector<std::string> segments;
-  for (const std::string& part : util::split(base + "/v3/discovery:" + std::string(k_resource_type), '/')) {
-    if (part.empty() || part == ".") {
-      continue;
-    }
-    if (part == "..") {
-      if (!segments.empty()) {
-        segments.pop_back();
-      }
-      continue;
-    }
-    segments.push_back(part);
-  }
+  std::string path = util::clean_path("/" + base + "/v3/discovery:" + std::string(k_resource_type));
   constexpr std::string_view k_kept = "-_.~$&+,/:;=@";
   static constexpr char k_hex[] = "0123456789ABCDEF";
   std::string out;
-  for (const std::string& segment : segments) {
-    out += '/';
-    for (char ch : segment) {
-      auto c = static_cast<unsigned char>(ch);
-      if (std::isalnum(c) || k_kept.find(ch) != std::string_view::npos) {
-        out += ch;
-      } else {
-        out += '%';
-        out += k_hex[c >> 4];
-        out += k_hex[c & 15];
-      }
+  for (char ch : path) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || k_kept.find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      out += '%';
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
     }
   }
   return out;

@@ -50,27 +50,6 @@ struct Resource {
   Json parameters; // an object or null: Go's map[string]interface{}
 };
 
-// Go's path.Clean for the joined path.
-std::string clean_path(std::string_view path) {
-  bool rooted = !path.empty() && path.front() == '/';
-  std::vector<std::string> parts;
-  for (const std::string& part : util::split(path, '/')) {
-    if (part.empty() || part == ".") {
-      continue;
-    }
-    if (part == ".." && !parts.empty() && parts.back() != "..") {
-      parts.pop_back();
-    } else if (part != ".." || !rooted) {
-      parts.push_back(part);
-    }
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t i = 0; i < parts.size(); ++i) {
-    out += (i == 0 ? "" : "/") + parts[i];
-  }
-  return out.empty() ? "." : out;
-}
-
 // A parameter value that is a single label value (resources.go's scalar
 // cases): strings verbatim, booleans, and numbers as the float64 Go decodes
 // them into, formatted with 'g'.
@@ -233,7 +212,7 @@ std::string query_endpoint(const std::string& url) {
   if (scheme_end != std::string::npos) { // Go lower-cases the scheme
     authority = util::to_lower_ascii(authority.substr(0, scheme_end)) + authority.substr(scheme_end);
   }
-  std::string joined = clean_path(path.empty() ? std::string(k_query_path) : path + "/" + std::string(k_query_path));
+  std::string joined = util::clean_path(path.empty() ? std::string(k_query_path) : path + "/" + std::string(k_query_path));
   if (joined.front() != '/') {
     joined.insert(0, "/");
   }

@@ -249,35 +249,6 @@ std::vector<int64_t> ids_of(const std::map<int64_t, std::vector<std::string>>& s
   return ids;
 }
 
-// Go's path.Clean for a slash-separated path.
-std::string clean_path(std::string_view path) {
-  bool rooted = !path.empty() && path[0] == '/';
-  std::vector<std::string_view> parts;
-  for (std::string_view rest = path; !rest.empty();) {
-    size_t slash = rest.find('/');
-    std::string_view part = rest.substr(0, slash);
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    if (part.empty() || part == ".") {
-      continue;
-    }
-    if (part == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
-      } else if (!rooted) {
-        parts.push_back(part);
-      }
-      continue;
-    }
-    parts.push_back(part);
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t i = 0; i < parts.size(); ++i) {
-    out += (i > 0 ? "/" : "");
-    out += parts[i];
-  }
-  return out.empty() ? "." : out;
-}
-
 } // namespace
 
 void Config::validate(yaml::Checker& c) const {
@@ -316,7 +287,7 @@ std::string api_url(const std::string& server) {
   }
   size_t path_end = std::min(text.size(), text.find_first_of("?#", path_begin));
   std::string_view path = text.substr(path_begin, path_end - path_begin);
-  std::string joined = clean_path(path.empty() ? std::string(k_api_path) : std::string(path) + "/" + std::string(k_api_path));
+  std::string joined = util::clean_path(path.empty() ? std::string(k_api_path) : std::string(path) + "/" + std::string(k_api_path));
   return std::string(text.substr(0, path_begin)) + joined + std::string(text.substr(path_end));
 }
 

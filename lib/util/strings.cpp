@@ -196,6 +196,34 @@ std::vector<std::string> split(std::string_view s, char sep) {
   return parts;
 }
 
+std::string clean_path(std::string_view path) {
+  bool rooted = !path.empty() && path[0] == '/';
+  std::vector<std::string_view> parts;
+  for (std::string_view rest = path; !rest.empty();) {
+    size_t slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (part.empty() || part == ".") {
+      continue;
+    }
+    if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") {
+        parts.pop_back();
+      } else if (!rooted) {
+        parts.push_back(part);
+      }
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out = rooted ? "/" : "";
+  for (size_t i = 0; i < parts.size(); ++i) {
+    out += (i > 0 ? "/" : "");
+    out += parts[i];
+  }
+  return out.empty() ? "." : out;
+}
+
 std::string join_host_port(std::string_view host, std::string_view port) {
   std::string out;
   bool bracket = host.find(':') != std::string_view::npos;

@@ -33,6 +33,9 @@ std::string sanitize_label_name(std::string_view name);
 std::string to_lower_ascii(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
 
+// Go's path.Clean for a slash-separated path.
+std::string clean_path(std::string_view path);
+
 // Go's net.JoinHostPort: host:port, the host in brackets when it holds a
 // colon (IPv6).
 std::string join_host_port(std::string_view host, std::string_view port);
