@@ -92,6 +92,26 @@ private:
   std::vector<std::string> m_features;
 };
 
+class DiffCommand {
+public:
+  explicit DiffCommand(CLI::App& app);
+  bool selected() const { return m_command->parsed(); }
+  int run();
+
+private:
+  CLI::App* m_command;
+  std::vector<std::string> m_configs;
+  std::string m_old_ref;
+  std::string m_output = "table";
+  std::vector<std::string> m_fail_on;
+  bool m_offline = false;
+  std::vector<std::string> m_jobs;
+  std::string m_timeout = "30s";
+  size_t m_max_targets = 20;
+  std::vector<std::string> m_features;
+  std::string m_color = "auto";
+};
+
 // Why a config cannot be used: the errors as check prints them (with
 // their source lines), and the first one on one line.
 struct ConfigErrors {

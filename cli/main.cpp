@@ -9,7 +9,7 @@
 #include "commands.h"
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::string_view(argv[1]) == "targets") {
+  if (argc > 1 && (std::string_view(argv[1]) == "targets" || std::string_view(argv[1]) == "diff")) {
     sdscope::cli::exec_with_malloc_tunables(argv);
   }
   CLI::App app{"sdscope: validate Prometheus scrape configs and inspect their service discovery, exactly as "
@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   sdscope::cli::TargetsCommand targets(app);
   sdscope::cli::WatchCommand watch(app);
   sdscope::cli::ExplainCommand explain(app);
+  sdscope::cli::DiffCommand diff(app);
   sdscope::cli::MechanismsCommand mechanisms(app);
   try {
     app.parse(argc, argv);
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
     }
     if (explain.selected()) {
       return explain.run();
+    }
+    if (diff.selected()) {
+      return diff.run();
     }
     return mechanisms.run();
   } catch (const std::exception& e) {
