@@ -149,6 +149,30 @@ bool no_default_scrape_port(const std::vector<std::string>& features);
 // /etc/resolv.conf for dns_sd, e.g. to try a config against a test server.
 discovery::DiscovererOptions discoverer_options_from_environment();
 
+class CompletionCommand {
+public:
+  explicit CompletionCommand(CLI::App& app);
+  bool selected() const { return m_command->parsed(); }
+  int run();
+
+private:
+  CLI::App& m_app;
+  CLI::App* m_command;
+  std::string m_shell;
+  std::string m_jobs_of;
+};
+
+class VersionCommand {
+public:
+  explicit VersionCommand(CLI::App& app);
+  bool selected() const { return m_command->parsed(); }
+  int run();
+
+private:
+  CLI::App* m_command;
+  std::string m_output = "text";
+};
+
 class MechanismsCommand {
 public:
   explicit MechanismsCommand(CLI::App& app);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "discovery/registry.h"
@@ -15,7 +16,39 @@
 namespace sdscope::cli {
 
 std::string version_text() {
-  return std::string("sdscope ") + SDSCOPE_VERSION + "\nfollows Prometheus v2.45 semantics";
+  std::vector<std::string_view> discovering;
+  std::vector<std::string_view> checking;
+  for (const discovery::Mechanism& m : discovery::mechanisms()) {
+    (m.discovers ? discovering : checking).push_back(m.name);
+  }
+  std::string text = fmt::format("sdscope {}\nfollows Prometheus v2.45 semantics\ndiscovers: {}", SDSCOPE_VERSION,
+                                 fmt::join(discovering, " "));
+  if (!checking.empty()) {
+    text += fmt::format("\nchecks the config only: {}", fmt::join(checking, " "));
+  }
+  return text;
+}
+
+VersionCommand::VersionCommand(CLI::App& app) {
+  m_command = app.add_subcommand("version", "Print the version, the Prometheus semantics followed and the SD "
+                                            "mechanisms compiled in.");
+  m_command->add_option("-o,--output", m_output, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+}
+
+int VersionCommand::run() {
+  if (m_output == "text") {
+    std::cout << version_text() << '\n';
+    return 0;
+  }
+  nlohmann::ordered_json mechanisms = nlohmann::ordered_json::array();
+  for (const discovery::Mechanism& m : discovery::mechanisms()) {
+    mechanisms.push_back({{"name", m.name}, {"discovers", m.discovers}});
+  }
+  nlohmann::ordered_json doc = {{"version", SDSCOPE_VERSION}, {"prometheus", "v2.45"}, {"mechanisms", mechanisms}};
+  std::cout << doc.dump(2) << '\n';
+  return 0;
 }
 
 void exec_with_malloc_tunables(char** argv) {

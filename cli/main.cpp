@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   sdscope::cli::WatchCommand watch(app);
   sdscope::cli::ExplainCommand explain(app);
   sdscope::cli::DiffCommand diff(app);
+  sdscope::cli::CompletionCommand completion(app);
+  sdscope::cli::VersionCommand version(app);
   sdscope::cli::MechanismsCommand mechanisms(app);
   try {
     app.parse(argc, argv);
@@ -43,6 +45,12 @@ int main(int argc, char** argv) {
     }
     if (diff.selected()) {
       return diff.run();
+    }
+    if (completion.selected()) {
+      return completion.run();
+    }
+    if (version.selected()) {
+      return version.run();
     }
     return mechanisms.run();
   } catch (const std::exception& e) {
