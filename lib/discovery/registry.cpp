@@ -78,7 +78,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config},
     {"puppetdb", "puppetdb_sd_configs", &puppetdb::parse_config, {}, true, true},
     {"rds", "rds_sd_configs", &rds::parse_config, "3.11", false},
-    {"scaleway", "scaleway_sd_configs", &scaleway::parse_config},
+    {"scaleway", "scaleway_sd_configs", &scaleway::parse_config, {}, true, true},
     {"serverset", "serverset_sd_configs", &serverset::parse_config, {}, true, true},
     {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false},
     {"triton", "triton_sd_configs", &triton::parse_config, {}, true, true},
