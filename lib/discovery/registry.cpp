@@ -83,7 +83,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false},
     {"triton", "triton_sd_configs", &triton::parse_config, {}, true, true},
     {"uyuni", "uyuni_sd_configs", &uyuni::parse_config, {}, true, true},
-    {"vultr", "vultr_sd_configs", &vultr::parse_config},
+    {"vultr", "vultr_sd_configs", &vultr::parse_config, {}, true, true},
 };
 
 } // namespace
