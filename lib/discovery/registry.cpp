@@ -63,7 +63,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"gce", "gce_sd_configs", &gce::parse_config},
     {"hetzner", "hetzner_sd_configs", &hetzner::parse_config},
     {"http", "http_sd_configs", &http::parse_config, {}, true, true},
-    {"ionos", "ionos_sd_configs", &ionos::parse_config},
+    {"ionos", "ionos_sd_configs", &ionos::parse_config, {}, true, true},
     {"kubernetes", "kubernetes_sd_configs", &kubernetes::parse_config, {}, false, true},
     {"kuma", "kuma_sd_configs", &kuma::parse_config, {}, false, true},
     {"lightsail", "lightsail_sd_configs", &lightsail::parse_config},
