@@ -63,7 +63,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"gce", "gce_sd_configs", &gce::parse_config},
     {"hetzner", "hetzner_sd_configs", &hetzner::parse_config},
     {"http", "http_sd_configs", &http::parse_config, {}, true, true},
-    {"ionos", "ionos_sd_configs", &ionos::parse_config},
+    {"ionos", "ionos_sd_configs", &ionos::parse_config, {}, true, true},
     {"kubernetes", "kubernetes_sd_configs", &kubernetes::parse_config, {}, false, true},
     {"kuma", "kuma_sd_configs", &kuma::parse_config, {}, false, true},
     {"lightsail", "lightsail_sd_configs", &lightsail::parse_config},
@@ -78,12 +78,12 @@ constexpr Mechanism k_mechanisms[] = {
     {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config},
     {"puppetdb", "puppetdb_sd_configs", &puppetdb::parse_config, {}, true, true},
     {"rds", "rds_sd_configs", &rds::parse_config, "3.11", false},
-    {"scaleway", "scaleway_sd_configs", &scaleway::parse_config},
+    {"scaleway", "scaleway_sd_configs", &scaleway::parse_config, {}, true, true},
     {"serverset", "serverset_sd_configs", &serverset::parse_config, {}, true, true},
     {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false},
     {"triton", "triton_sd_configs", &triton::parse_config, {}, true, true},
     {"uyuni", "uyuni_sd_configs", &uyuni::parse_config, {}, true, true},
-    {"vultr", "vultr_sd_configs", &vultr::parse_config},
+    {"vultr", "vultr_sd_configs", &vultr::parse_config, {}, true, true},
 };
 
 } // namespace

@@ -1,13 +1,33 @@
 // scaleway_sd: Scaleway Instances (role instance) and Elastic Metal servers
 // (role baremetal) of one zone, X-Auth-Token with the secret key, in
-// Prometheus v2.45 discovery/scaleway/scaleway.go. Upstream builds an SDK
-// client while loading the config, so scaleway-sdk-go's format checks are
-// config errors too. Config block only; see spec/sd-cloud.md §9.
+// Prometheus v2.45 discovery/scaleway/scaleway.go, instance.go and
+// baremetal.go. Upstream builds an SDK client while loading the config, so
+// scaleway-sdk-go's format checks are config errors too; spec/sd-cloud.md
+// §9.
+//
+// A refresh pages through one list call as scaleway-sdk-go's WithAllPages
+// does (page=1,2,... until an empty page or ceil(total / first page size),
+// the total from the body's total_count or, on the Instance API, the
+// X-Total-Count header):
+//   instance:  GET <api_url>/instance/v1/zones/<zone>/servers
+//              ?name=<name_filter>&order=creation_date_desc&page=<n>&tags=<t1,t2>
+//   baremetal: GET <api_url>/baremetal/v1/zones/<zone>/servers
+//              ?name=<name_filter>&order_by=created_at_asc&page=<n>&tags=<t1>&tags=<t2>
+//              GET .../offers?page=<n>&subscription_period=unknown_subscription_period
+//              GET .../os?page=<n>
+// (query keys sorted, as Go's url.Values encodes them). Every request has
+// X-Auth-Token (secret_key, or secret_key_file's trimmed contents re-read
+// per request) and the HTTP block's auth; the client timeout is
+// refresh_interval, as upstream sets it. Responses must be exactly
+// `application/json`; errors are worded as the SDK words them. API:
+// https://www.scaleway.com/en/developers/api/
 #include "discovery/scaleway.h"
 
 #include <fmt/format.h>
 
+#include "discovery/scaleway_api.h"
 #include "model/url.h"
+#include "util/os_file.h"
 #include "util/strings.h"
 
 namespace sdscope::discovery::scaleway {
@@ -151,5 +171,236 @@ void Config::validate(yaml::Checker& c) {
 }
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n) { return parse_config_of<Config>(d, n); }
+
+namespace {
+
+constexpr std::string_view k_user_agent = "Prometheus/2.45.0";
+
+using Query = std::vector<std::pair<std::string, std::string>>;
+
+// Go's url.Values.Encode: keys sorted (stable for repeated keys), escaped.
+std::string encode_query(Query query) {
+  std::stable_sort(query.begin(), query.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  for (const auto& [key, value] : query) {
+    out += (out.empty() ? "" : "&") + util::query_escape(key) + "=" + util::query_escape(value);
+  }
+  return out;
+}
+
+// scaleway-sdk-go's internal errors.Wrap wording.
+std::string sdk_wrap(std::string_view what, std::string_view inner) {
+  return fmt::format("scaleway-sdk-go: {}: {}", what, inner);
+}
+
+// Go's strconv.Atoi of an X-Total-Count header value, as the SDK reads it.
+Result<uint32_t> parse_total_header(const std::string& text) {
+  std::string_view digits = text;
+  bool negative = !digits.empty() && digits[0] == '-';
+  if (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) {
+    digits.remove_prefix(1);
+  }
+  uint64_t value = 0;
+  bool ok = !digits.empty() && digits.size() <= 18;
+  for (char ch : digits) {
+    ok = ok && ch >= '0' && ch <= '9';
+    value = value * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (!ok) {
+    return fail(sdk_wrap("could not parse X-Total-Count header",
+                         fmt::format("strconv.Atoi: parsing {}: invalid syntax", util::go_quote(text))));
+  }
+  // UnsafeSetTotalCount converts the int to uint32 (wrapping, as Go does).
+  int64_t signed_value = negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
+  return static_cast<uint32_t>(signed_value);
+}
+
+} // namespace
+
+Discovery::Discovery(const Config& config, std::unique_ptr<net::HttpClient> client)
+    : m_config(config), m_timeout(std::max<int64_t>(config.refresh_interval.ms, 1)), m_client(std::move(client)) {}
+
+Result<std::unique_ptr<Discovery>> Discovery::make(const Config& config) {
+  Result<std::unique_ptr<net::HttpClient>> client = net::HttpClient::make(config.http_client);
+  if (!client) {
+    return fail(client.error());
+  }
+  std::unique_ptr<Discovery> discovery(new Discovery(config, std::move(*client)));
+  if (!config.secret_key_file.empty()) {
+    if (Result<std::string> key = discovery->secret_key(); !key) { // fail fast, as v2.45 does
+      return fail(key.error());
+    }
+  }
+  return discovery;
+}
+
+// The X-Auth-Token value; the key file is read for every request.
+Result<std::string> Discovery::secret_key() const {
+  if (m_config.secret_key_file.empty()) {
+    return m_config.secret_key.value;
+  }
+  Result<std::string> text = util::os_read_file(m_config.secret_key_file);
+  if (!text) {
+    return fail(fmt::format("unable to read auth token file {}: {}", m_config.secret_key_file, text.error()));
+  }
+  return util::trim_space(*text);
+}
+
+Result<Discovery::Page> Discovery::get_page(std::stop_token stop, std::string_view path, const Query& query,
+                                            uint32_t page) {
+  Query with_page = query;
+  with_page.emplace_back("page", std::to_string(page));
+  std::string url = m_config.api_url + std::string(path) + "?" + encode_query(std::move(with_page));
+  Result<std::string> key = secret_key();
+  if (!key) { // the token round tripper fails inside client.Do
+    return fail(sdk_wrap("error executing request", fmt::format("Get {}: {}", util::go_quote(url), key.error())));
+  }
+  net::HttpHeaders headers = {{"User-Agent", std::string(k_user_agent)}, {"X-Auth-Token", *key}};
+  Result<net::HttpResponse> response = m_client->get(url, headers, m_timeout, std::move(stop));
+  if (!response) {
+    return fail(sdk_wrap("error executing request", response.error()));
+  }
+  if (response->status < 200 || response->status > 299) {
+    return fail(scaleway::response_error(*response));
+  }
+  if (response->content_type != "application/json") {
+    return fail(fmt::format("scaleway-sdk-go: could not handle {} response body with <nil> result type",
+                            response->content_type));
+  }
+  return Page{std::move(response->body), response->header("X-Total-Count")};
+}
+
+template <class Parse>
+Result<void> Discovery::list_all(std::stop_token stop, std::string_view path, const Query& query, Parse parse) {
+  uint32_t page_count = UINT32_MAX;
+  for (uint32_t page = 1; page <= page_count; ++page) {
+    Result<Page> got = get_page(stop, path, query, page);
+    if (!got) {
+      return fail(got.error());
+    }
+    // parse returns {items on the page, total count}
+    Result<std::pair<uint32_t, uint32_t>> counts = parse(*got);
+    if (!counts) {
+      return fail(counts.error());
+    }
+    auto [size, total] = *counts;
+    if (size == 0) {
+      break;
+    }
+    if (page_count == UINT32_MAX) {
+      page_count = static_cast<uint32_t>((static_cast<uint64_t>(total) + size - 1) / size);
+    }
+    if (page == UINT32_MAX) {
+      break;
+    }
+  }
+  return {};
+}
+
+Result<model::TargetGroup> Discovery::refresh_instances(std::stop_token stop) {
+  Query query = {{"order", "creation_date_desc"}};
+  if (!m_config.name_filter.empty()) {
+    query.emplace_back("name", m_config.name_filter);
+  }
+  if (!m_config.tags_filter.empty()) {
+    std::string tags;
+    for (const std::string& tag : m_config.tags_filter) {
+      tags += (tags.empty() ? "" : ",") + tag;
+    }
+    query.emplace_back("tags", tags);
+  }
+  std::vector<InstanceServer> servers;
+  Result<void> listed = list_all(
+      stop, "/instance/v1/zones/" + m_config.zone + "/servers", query,
+      [&](const Page& page) -> Result<std::pair<uint32_t, uint32_t>> {
+        Result<InstancePage> parsed = parse_instance_page(page.body);
+        if (!parsed) {
+          return fail(sdk_wrap("could not parse application/json response body", parsed.error()));
+        }
+        if (!page.total_header.empty()) {
+          Result<uint32_t> total = parse_total_header(page.total_header);
+          if (!total) {
+            return fail(total.error());
+          }
+          parsed->total_count = *total;
+        }
+        auto size = static_cast<uint32_t>(parsed->servers.size());
+        servers.insert(servers.end(), parsed->servers.begin(), parsed->servers.end());
+        return std::pair{size, parsed->total_count};
+      });
+  if (!listed) {
+    return fail(listed.error());
+  }
+  return instance_group(servers, m_config.port);
+}
+
+Result<model::TargetGroup> Discovery::refresh_baremetal(std::stop_token stop) {
+  const std::string zone_path = "/baremetal/v1/zones/" + m_config.zone;
+  Query query = {{"order_by", "created_at_asc"}};
+  if (!m_config.name_filter.empty()) {
+    query.emplace_back("name", m_config.name_filter);
+  }
+  for (const std::string& tag : m_config.tags_filter) {
+    query.emplace_back("tags", tag);
+  }
+  // The SDK's own JSON-decoding wording, for the three calls.
+  auto wrap = [](const std::string& error) { return sdk_wrap("could not parse application/json response body", error); };
+
+  std::vector<BaremetalServer> servers;
+  Result<void> listed = list_all(stop, zone_path + "/servers", query,
+                                 [&](const Page& page) -> Result<std::pair<uint32_t, uint32_t>> {
+                                   Result<BaremetalServersPage> parsed = parse_baremetal_servers_page(page.body);
+                                   if (!parsed) {
+                                     return fail(wrap(parsed.error()));
+                                   }
+                                   auto size = static_cast<uint32_t>(parsed->servers.size());
+                                   servers.insert(servers.end(), parsed->servers.begin(), parsed->servers.end());
+                                   return std::pair{size, parsed->total_count};
+                                 });
+  if (!listed) {
+    return fail(listed.error());
+  }
+  std::vector<BaremetalOffer> offers;
+  listed = list_all(stop, zone_path + "/offers", {{"subscription_period", "unknown_subscription_period"}},
+                    [&](const Page& page) -> Result<std::pair<uint32_t, uint32_t>> {
+                      Result<BaremetalOffersPage> parsed = parse_baremetal_offers_page(page.body);
+                      if (!parsed) {
+                        return fail(wrap(parsed.error()));
+                      }
+                      auto size = static_cast<uint32_t>(parsed->offers.size());
+                      offers.insert(offers.end(), parsed->offers.begin(), parsed->offers.end());
+                      return std::pair{size, parsed->total_count};
+                    });
+  if (!listed) {
+    return fail(listed.error());
+  }
+  std::vector<BaremetalOs> os;
+  listed = list_all(stop, zone_path + "/os", {}, [&](const Page& page) -> Result<std::pair<uint32_t, uint32_t>> {
+    Result<BaremetalOsPage> parsed = parse_baremetal_os_page(page.body);
+    if (!parsed) {
+      return fail(wrap(parsed.error()));
+    }
+    auto size = static_cast<uint32_t>(parsed->os.size());
+    os.insert(os.end(), parsed->os.begin(), parsed->os.end());
+    return std::pair{size, parsed->total_count};
+  });
+  if (!listed) {
+    return fail(listed.error());
+  }
+  return baremetal_group(servers, offers, os, m_config.port);
+}
+
+Result<std::vector<model::TargetGroup>> Discovery::refresh(std::stop_token stop) {
+  Result<model::TargetGroup> group =
+      m_config.role.value == "baremetal" ? refresh_baremetal(std::move(stop)) : refresh_instances(std::move(stop));
+  if (!group) {
+    return fail(group.error());
+  }
+  return std::vector<model::TargetGroup>{std::move(*group)};
+}
+
+Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& /*options*/) const {
+  return make_refresh_discoverer<Discovery>(*this, refresh_interval.ms);
+}
 
 } // namespace sdscope::discovery::scaleway

@@ -1,10 +1,14 @@
 #pragma once
 
+#include <chrono>
+#include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 #include "discovery/sd_config.h"
 #include "model/duration.h"
+#include "net/http_client.h"
 #include "net/http_config.h"
 
 namespace sdscope::discovery::scaleway {
@@ -52,6 +56,10 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c);
   bool operator==(const Config&) const = default;
+  // A RefreshDiscoverer listing the zone's servers of the role every
+  // refresh_interval; fails when the HTTP client cannot be built or the
+  // secret key file cannot be read.
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
@@ -64,5 +72,35 @@ struct SdkError {
   std::string message; // "scaleway-sdk-go: ..."
 };
 SdkError sdk_client_error(const Config& c);
+
+// One scaleway_sd config. refresh() lists every page of the zone's servers
+// (role baremetal: also its offers and OS images) and returns one group.
+class Discovery {
+public:
+  static Result<std::unique_ptr<Discovery>> make(const Config& config);
+  Result<std::vector<model::TargetGroup>> refresh(std::stop_token stop);
+
+private:
+  struct Page {
+    std::string body;
+    std::string total_header; // X-Total-Count, "" when absent
+  };
+  Discovery(const Config& config, std::unique_ptr<net::HttpClient> client);
+  Result<std::string> secret_key() const;
+  // One page of a list call (query without page), checked as the SDK does.
+  Result<Page> get_page(std::stop_token stop, std::string_view path, const std::vector<std::pair<std::string, std::string>>& query,
+                        uint32_t page);
+  // Every page of a list call: parse(body, header) gives a page's item
+  // count and total; stops at an empty page or at ceil(total / first size).
+  template <class Parse>
+  Result<void> list_all(std::stop_token stop, std::string_view path,
+                        const std::vector<std::pair<std::string, std::string>>& query, Parse parse);
+  Result<model::TargetGroup> refresh_instances(std::stop_token stop);
+  Result<model::TargetGroup> refresh_baremetal(std::stop_token stop);
+
+  Config m_config;
+  std::chrono::milliseconds m_timeout;
+  std::unique_ptr<net::HttpClient> m_client;
+};
 
 } // namespace sdscope::discovery::scaleway
