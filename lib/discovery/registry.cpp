@@ -61,7 +61,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"eureka", "eureka_sd_configs", &eureka::parse_config, {}, true, true},
     {"file", "file_sd_configs", &file::parse_config, {}, true, true},
     {"gce", "gce_sd_configs", &gce::parse_config},
-    {"hetzner", "hetzner_sd_configs", &hetzner::parse_config},
+    {"hetzner", "hetzner_sd_configs", &hetzner::parse_config, {}, true, true},
     {"http", "http_sd_configs", &http::parse_config, {}, true, true},
     {"ionos", "ionos_sd_configs", &ionos::parse_config},
     {"kubernetes", "kubernetes_sd_configs", &kubernetes::parse_config, {}, false, true},
