@@ -51,7 +51,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"aws", "aws_sd_configs", &aws::parse_config, "3.8", false},
     {"azure", "azure_sd_configs", &azure::parse_config},
     {"consul", "consul_sd_configs", &consul::parse_config, {}, false, true},
-    {"digitalocean", "digitalocean_sd_configs", &digitalocean::parse_config},
+    {"digitalocean", "digitalocean_sd_configs", &digitalocean::parse_config, {}, true, true},
     {"dns", "dns_sd_configs", &dns::parse_config, {}, true, true},
     {"docker", "docker_sd_configs", &docker::parse_config, {}, true, true},
     {"dockerswarm", "dockerswarm_sd_configs", &dockerswarm::parse_config, {}, true, true},
