@@ -67,7 +67,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"kubernetes", "kubernetes_sd_configs", &kubernetes::parse_config, {}, false, true},
     {"kuma", "kuma_sd_configs", &kuma::parse_config, {}, false, true},
     {"lightsail", "lightsail_sd_configs", &lightsail::parse_config},
-    {"linode", "linode_sd_configs", &linode::parse_config, {}, false},
+    {"linode", "linode_sd_configs", &linode::parse_config, {}, false, true},
     {"marathon", "marathon_sd_configs", &marathon::parse_config, {}, true, true},
     {"msk", "msk_sd_configs", &msk::parse_config, "3.10", false},
     {"nerve", "nerve_sd_configs", &nerve::parse_config, {}, true, true},
