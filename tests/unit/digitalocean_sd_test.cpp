@@ -336,4 +336,15 @@ TEST_SUITE("digitalocean_sd") {
     CHECK(sink.update_count() == 2);
     CHECK(running.stop() < 500ms);
   }
+
+  TEST_CASE("make_discoverer: an unreadable CA file is an error") {
+    digitalocean::Config config = config_of("bearer_token: t\n");
+    config.http_client.tls_config.ca_file = "/nonexistent/ca.pem";
+    discovery::DiscovererOptions options;
+    options.endpoints["digitalocean"] = "http://127.0.0.1:1";
+    auto discoverer = config.make_discoverer(options);
+    REQUIRE(!discoverer);
+    CHECK(discoverer.error() ==
+          "unable to load specified CA cert /nonexistent/ca.pem: open /nonexistent/ca.pem: no such file or directory");
+  }
 }

@@ -415,4 +415,15 @@ TEST_SUITE("hetzner_sd") {
     CHECK(robot_sink.report(0) == "");
     CHECK(robot_api.take()[0].path == "/server");
   }
+
+  TEST_CASE("make_discoverer: an unreadable CA file is an error") {
+    hetzner::Config config = config_of("role: robot\nbasic_auth: {username: u, password: p}\n");
+    config.http_client.tls_config.ca_file = "/nonexistent/ca.pem";
+    discovery::DiscovererOptions options;
+    options.endpoints["hetzner_robot"] = "http://127.0.0.1:1";
+    auto discoverer = config.make_discoverer(options);
+    REQUIRE(!discoverer);
+    CHECK(discoverer.error() ==
+          "unable to load specified CA cert /nonexistent/ca.pem: open /nonexistent/ca.pem: no such file or directory");
+  }
 }

@@ -384,4 +384,15 @@ TEST_SUITE("linode_sd") {
     CHECK(sink.report(0) == "");
     CHECK(fake.api.take().size() == 4);
   }
+
+  TEST_CASE("make_discoverer: an unreadable CA file is an error") {
+    linode::Config config = config_of("bearer_token: t\n");
+    config.http_client.tls_config.ca_file = "/nonexistent/ca.pem";
+    discovery::DiscovererOptions options;
+    options.endpoints["linode"] = "http://127.0.0.1:1";
+    auto discoverer = config.make_discoverer(options);
+    REQUIRE(!discoverer);
+    CHECK(discoverer.error() ==
+          "unable to load specified CA cert /nonexistent/ca.pem: open /nonexistent/ca.pem: no such file or directory");
+  }
 }
