@@ -49,7 +49,7 @@ namespace {
 // sdscope runs the discoverer (Mechanism::discovers).
 constexpr Mechanism k_mechanisms[] = {
     {"aws", "aws_sd_configs", &aws::parse_config, "3.8", false},
-    {"azure", "azure_sd_configs", &azure::parse_config},
+    {"azure", "azure_sd_configs", &azure::parse_config, {}, true, true},
     {"consul", "consul_sd_configs", &consul::parse_config, {}, false, true},
     {"digitalocean", "digitalocean_sd_configs", &digitalocean::parse_config, {}, true, true},
     {"dns", "dns_sd_configs", &dns::parse_config, {}, true, true},
