@@ -14,7 +14,13 @@
 //    and, with AWS_SDK_LOAD_CONFIG, of the config file (AWS_CONFIG_FILE or
 //    ~/.aws/config, sections "[profile <name>]"); a profile named in the SD
 //    config or AWS_PROFILE must exist;
-// 4. the EC2 instance metadata service: an IMDSv2 token (PUT
+//    (before 3, without a profile: AWS_WEB_IDENTITY_TOKEN_FILE with
+//    AWS_ROLE_ARN and optional AWS_ROLE_SESSION_NAME, exchanged through an
+//    unsigned STS AssumeRoleWithWebIdentity);
+// 4. with AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (GET
+//    http://169.254.170.2<uri>) or AWS_CONTAINER_CREDENTIALS_FULL_URI (with
+//    AWS_CONTAINER_AUTHORIZATION_TOKEN as Authorization), the container
+//    credentials endpoint; otherwise the EC2 instance metadata service: an IMDSv2 token (PUT
 //    /latest/api/token), then GET /latest/meta-data/iam/security-credentials/
 //    for the role and GET .../<role> for its temporary keys (token-less
 //    GETs when no token can be had); AWS_EC2_METADATA_DISABLED=true skips it.
@@ -123,6 +129,42 @@ const util::xml::Element* child(const util::xml::Element* e, std::string_view lo
   return nullptr;
 }
 
+// The JSON of IMDS role credentials and container credentials.
+Result<net::aws::Credentials> credentials_from_json(std::string_view body, bool needs_success_code) {
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (!json.is_object() || (needs_success_code && json.value("Code", "") != "Success") ||
+      !json.contains("AccessKeyId") || !json["AccessKeyId"].is_string() || !json.contains("SecretAccessKey") ||
+      !json["SecretAccessKey"].is_string()) {
+    return fail("failed to decode credentials");
+  }
+  std::string token = json.contains("Token") && json["Token"].is_string() ? json["Token"].get<std::string>() : "";
+  std::string expiration =
+      json.contains("Expiration") && json["Expiration"].is_string() ? json["Expiration"].get<std::string>() : "";
+  return net::aws::Credentials{json["AccessKeyId"].get<std::string>(), json["SecretAccessKey"].get<std::string>(),
+                               token, parse_rfc3339(expiration)};
+}
+
+Result<net::aws::Credentials> credentials_from_sts(std::string_view body, std::string_view result_element) {
+  Result<util::xml::Element> doc = util::xml::parse(body);
+  if (!doc) {
+    return fail(fmt::format("SerializationError: failed decoding Query response\n\tstatus code: 200, request id: "
+                            "\ncaused by: {}",
+                            doc.error()));
+  }
+  const util::xml::Element* creds = child(child(&*doc, result_element), "Credentials");
+  const util::xml::Element* id = child(creds, "AccessKeyId");
+  const util::xml::Element* secret = child(creds, "SecretAccessKey");
+  const util::xml::Element* token = child(creds, "SessionToken");
+  const util::xml::Element* expiration = child(creds, "Expiration");
+  if (id == nullptr || secret == nullptr) {
+    return fail(fmt::format("SerializationError: failed decoding Query response: {} has no Credentials",
+                            result_element));
+  }
+  return net::aws::Credentials{util::trim_space(id->text), util::trim_space(secret->text),
+                               token == nullptr ? std::string() : util::trim_space(token->text),
+                               expiration == nullptr ? std::nullopt : parse_rfc3339(util::trim_space(expiration->text))};
+}
+
 } // namespace
 
 CredentialsProvider::CredentialsProvider(CredentialsOptions options, std::shared_ptr<net::HttpClient> client)
@@ -149,11 +191,13 @@ Result<net::aws::Credentials> CredentialsProvider::get(std::stop_token stop) {
   if (m_cached && (!m_cached->expires || now() < *m_cached->expires - m_window)) {
     return *m_cached;
   }
+  // STS answers are renewed 10 s before they expire; IMDS and container
+  // credentials (which set the window) 5 minutes before, as SDK v1 does.
+  m_window = k_sts_expiry_window;
   Result<net::aws::Credentials> base = resolve_base(stop);
   if (!base) {
     return base;
   }
-  m_window = k_imds_expiry_window;
   if (!m_options.role_arn.empty()) {
     base = assume_role(*base, stop);
     if (!base) {
@@ -184,17 +228,75 @@ Result<net::aws::Credentials> CredentialsProvider::resolve_base(std::stop_token 
     if (!id.empty() && !secret.empty()) {
       return net::aws::Credentials{id, secret, env("AWS_SESSION_TOKEN"), std::nullopt};
     }
+    if (!env("AWS_WEB_IDENTITY_TOKEN_FILE").empty()) {
+      return from_web_identity(stop);
+    }
   }
   bool found = false;
   Result<net::aws::Credentials> shared = from_shared_files(found);
   if (!shared || found) {
     return shared;
   }
-  Result<net::aws::Credentials> imds = from_instance_metadata(stop);
-  if (!imds) {
+  bool container = !env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").empty() ||
+                   !env("AWS_CONTAINER_CREDENTIALS_FULL_URI").empty();
+  Result<net::aws::Credentials> remote = container ? from_container(stop) : from_instance_metadata(stop);
+  if (!remote) {
     return fail(std::string(k_no_providers));
   }
-  return imds;
+  m_window = k_imds_expiry_window;
+  return remote;
+}
+
+Result<net::aws::Credentials> CredentialsProvider::from_container(std::stop_token stop) {
+  std::string url = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  net::HttpHeaders headers;
+  if (std::string relative = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); !relative.empty()) {
+    std::string host = m_options.container_endpoint.empty() ? "http://169.254.170.2" : m_options.container_endpoint;
+    url = host + relative;
+  } else if (std::string token = env("AWS_CONTAINER_AUTHORIZATION_TOKEN"); !token.empty()) {
+    headers.emplace_back("Authorization", token);
+  }
+  headers.emplace_back("Accept", "application/json");
+  Result<net::HttpResponse> response = m_client->get(url, headers, m_options.timeout, stop);
+  if (!response || response->status != 200) {
+    return fail("CredentialsEndpointError: failed to load credentials");
+  }
+  return credentials_from_json(response->body, false);
+}
+
+Result<net::aws::Credentials> CredentialsProvider::from_web_identity(std::stop_token stop) {
+  std::string role = env("AWS_ROLE_ARN");
+  if (role.empty()) {
+    return fail("WebIdentityErrCode: role ARN is not set");
+  }
+  Result<std::string> token = util::os_read_file(env("AWS_WEB_IDENTITY_TOKEN_FILE"));
+  if (!token) {
+    return fail("WebIdentityErrCode: unable to read file at " + env("AWS_WEB_IDENTITY_TOKEN_FILE"));
+  }
+  std::string session = env("AWS_ROLE_SESSION_NAME");
+  if (session.empty()) {
+    session = std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now().time_since_epoch()).count());
+  }
+  ServiceEndpoint sts = sts_service();
+  // An anonymous call: the web identity token is the proof.
+  Result<net::HttpResponse> response = m_client->post(
+      sts.base_url + "/", {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}},
+      form_encode({{"Action", "AssumeRoleWithWebIdentity"},
+                   {"Version", "2011-06-15"},
+                   {"RoleArn", role},
+                   {"RoleSessionName", session},
+                   {"WebIdentityToken", util::trim_space(*token)}}),
+      m_options.timeout, stop);
+  if (!response) {
+    return fail("WebIdentityErrCode: failed to retrieve credentials\ncaused by: RequestError: send request "
+                "failed\ncaused by: " +
+                response.error());
+  }
+  if (response->status < 200 || response->status >= 300) {
+    return fail("WebIdentityErrCode: failed to retrieve credentials\ncaused by: " +
+                error_from_response(Protocol::query, *response).text);
+  }
+  return credentials_from_sts(response->body, "AssumeRoleWithWebIdentityResult");
 }
 
 Result<net::aws::Credentials> CredentialsProvider::from_shared_files(bool& found) {
@@ -303,17 +405,14 @@ Result<net::aws::Credentials> CredentialsProvider::from_instance_metadata(std::s
   if (!answer || answer->status != 200) {
     return fail(fmt::format("EC2RoleRequestError: failed to get {} EC2 instance role credentials", role));
   }
-  nlohmann::json body = nlohmann::json::parse(answer->body, nullptr, false);
-  if (!body.is_object() || body.value("Code", "") != "Success") {
+  Result<net::aws::Credentials> credentials = credentials_from_json(answer->body, true);
+  if (!credentials) {
     return fail(fmt::format("EC2RoleRequestError: failed to decode {} EC2 instance role credentials", role));
   }
-  net::aws::Credentials credentials{body.value("AccessKeyId", ""), body.value("SecretAccessKey", ""),
-                                    body.value("Token", ""), parse_rfc3339(body.value("Expiration", ""))};
   return credentials;
 }
 
-Result<net::aws::Credentials> CredentialsProvider::assume_role(const net::aws::Credentials& base,
-                                                               std::stop_token stop) {
+ServiceEndpoint CredentialsProvider::sts_service() const {
   ServiceEndpoint sts{m_options.sts_endpoint, "us-east-1", "sts"};
   bool regional = util::to_lower_ascii(env("AWS_STS_REGIONAL_ENDPOINTS")) == "regional" ||
                   m_options.region.starts_with("cn-");
@@ -325,6 +424,12 @@ Result<net::aws::Credentials> CredentialsProvider::assume_role(const net::aws::C
   } else {
     sts.base_url = normalize_endpoint(sts.base_url);
   }
+  return sts;
+}
+
+Result<net::aws::Credentials> CredentialsProvider::assume_role(const net::aws::Credentials& base,
+                                                               std::stop_token stop) {
+  ServiceEndpoint sts = sts_service();
   auto session_name = std::chrono::duration_cast<std::chrono::nanoseconds>(now().time_since_epoch()).count();
   std::string body = form_encode({{"Action", "AssumeRole"},
                                   {"Version", "2011-06-15"},
@@ -339,23 +444,7 @@ Result<net::aws::Credentials> CredentialsProvider::assume_role(const net::aws::C
   if (!response) {
     return fail(response.error().text);
   }
-  Result<util::xml::Element> doc = util::xml::parse(response->body);
-  if (!doc) {
-    return fail(fmt::format("SerializationError: failed decoding Query response\n\tstatus code: {}, request id: "
-                            "\ncaused by: {}",
-                            response->status, doc.error()));
-  }
-  const util::xml::Element* creds = child(child(&*doc, "AssumeRoleResult"), "Credentials");
-  const util::xml::Element* id = child(creds, "AccessKeyId");
-  const util::xml::Element* secret = child(creds, "SecretAccessKey");
-  const util::xml::Element* token = child(creds, "SessionToken");
-  const util::xml::Element* expiration = child(creds, "Expiration");
-  if (id == nullptr || secret == nullptr) {
-    return fail("SerializationError: failed decoding Query response: AssumeRoleResult has no Credentials");
-  }
-  return net::aws::Credentials{util::trim_space(id->text), util::trim_space(secret->text),
-                               token == nullptr ? std::string() : util::trim_space(token->text),
-                               expiration == nullptr ? std::nullopt : parse_rfc3339(util::trim_space(expiration->text))};
+  return credentials_from_sts(response->body, "AssumeRoleResult");
 }
 
 std::shared_ptr<CredentialsProvider> make_credentials_provider(const std::string& access_key,

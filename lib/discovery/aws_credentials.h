@@ -4,7 +4,8 @@
 // ec2 and lightsail SD find them through the AWS SDK for Go v1 session
 // (spec/sd-cloud.md §2.1): static keys, else the environment, else the
 // shared credentials (and, with AWS_SDK_LOAD_CONFIG, config) file, else the
-// EC2 instance metadata service; with role_arn, those credentials only call
+// container credentials endpoint or the EC2 instance metadata service (a
+// web identity token in the environment comes before the files); with role_arn, those credentials only call
 // STS AssumeRole and the role's temporary credentials sign.
 
 #include <chrono>
@@ -22,6 +23,8 @@
 
 namespace sdscope::discovery::aws {
 
+struct ServiceEndpoint; // aws_request.h
+
 // What the chain starts from. The defaults are the SDK's; tests point the
 // endpoints at loopback and give an environment and home of their own.
 struct CredentialsOptions {
@@ -38,6 +41,9 @@ struct CredentialsOptions {
   // Instance metadata base URL; "" = AWS_EC2_METADATA_SERVICE_ENDPOINT, else
   // http://169.254.169.254.
   std::string imds_endpoint;
+  // Container credentials host for AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
+  // "" = http://169.254.170.2. For tests.
+  std::string container_endpoint;
   // The environment to read; nullopt = the process's. For tests.
   std::optional<std::map<std::string, std::string>> environment;
   // The home directory for ~/.aws; "" = $HOME. For tests.
@@ -74,8 +80,11 @@ private:
   Result<net::aws::Credentials> resolve_base(std::stop_token stop);
   Result<net::aws::Credentials> from_shared_files(bool& found);
   Result<net::aws::Credentials> from_instance_metadata(std::stop_token stop);
+  Result<net::aws::Credentials> from_container(std::stop_token stop);
+  Result<net::aws::Credentials> from_web_identity(std::stop_token stop);
   Result<net::aws::Credentials> assume_role(const net::aws::Credentials& base, std::stop_token stop);
   std::string env(const std::string& name) const;
+  ServiceEndpoint sts_service() const;
 
   CredentialsOptions m_options;
   std::shared_ptr<net::HttpClient> m_client;

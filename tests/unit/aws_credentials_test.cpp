@@ -258,6 +258,76 @@ TEST_CASE("aws_credentials: AWS_STS_REGIONAL_ENDPOINTS=regional signs STS for th
   CHECK(problem == "");
 }
 
+TEST_CASE("aws_credentials: container credentials (relative and full URI) instead of the metadata service") {
+  httplib::Server ecs;
+  std::atomic<int> calls = 0;
+  ecs.Get("/v2/credentials/abc", [&](const httplib::Request& req, httplib::Response& res) {
+    ++calls;
+    bool authorized = !req.has_header("Authorization") || req.get_header_value("Authorization") == "ecs-auth";
+    res.status = authorized ? 200 : 401;
+    res.set_content(R"({"RoleArn":"arn:aws:iam::1:role/task","AccessKeyId":"ASIATASK","SecretAccessKey":"task-secret",
+        "Token":"task-token","Expiration":"2099-01-01T00:00:00Z"})",
+                    "application/json");
+  });
+  test::LoopbackServer server;
+  std::string base = "http://127.0.0.1:" + std::to_string(server.start(ecs));
+
+  CredentialsOptions options = isolated();
+  options.environment->erase("AWS_EC2_METADATA_DISABLED");
+  (*options.environment)["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:1"; // never asked
+  (*options.environment)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "/v2/credentials/abc";
+  options.container_endpoint = base;
+  CredentialsProvider relative(options, plain_client());
+  Result<net::aws::Credentials> c = relative.get({});
+  REQUIRE_MESSAGE(c, (c ? "" : c.error()));
+  CHECK(c->access_key_id == "ASIATASK");
+  CHECK(c->session_token == "task-token");
+
+  options.environment->erase("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+  (*options.environment)["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = base + "/v2/credentials/abc";
+  (*options.environment)["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "ecs-auth";
+  CredentialsProvider full(options, plain_client());
+  CHECK(full.get({}));
+  CHECK(calls == 2);
+  (*options.environment)["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "wrong";
+  CredentialsProvider denied(options, plain_client());
+  Result<net::aws::Credentials> d = denied.get({});
+  REQUIRE(!d);
+  CHECK(d.error().starts_with("NoCredentialProviders: no valid providers in chain."));
+}
+
+TEST_CASE("aws_credentials: a web identity token is exchanged through AssumeRoleWithWebIdentity") {
+  httplib::Server sts;
+  std::string body;
+  std::string authorization = "unset";
+  std::mutex mutex;
+  sts.Post("/", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex);
+    body = req.body;
+    authorization = req.get_header_value("Authorization");
+    res.set_content("<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+                    "<AccessKeyId>ASIAWEB</AccessKeyId><SecretAccessKey>web-secret</SecretAccessKey>"
+                    "<SessionToken>web-token</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration>"
+                    "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+                    "text/xml");
+  });
+  test::LoopbackServer server;
+  CredentialsOptions options = isolated();
+  options.sts_endpoint = "http://127.0.0.1:" + std::to_string(server.start(sts));
+  test::write_file(options.home + "/token", "eyJ.web.token\n");
+  (*options.environment)["AWS_WEB_IDENTITY_TOKEN_FILE"] = options.home + "/token";
+  (*options.environment)["AWS_ROLE_ARN"] = "arn:aws:iam::1:role/web";
+  (*options.environment)["AWS_ROLE_SESSION_NAME"] = "prom";
+  CredentialsProvider provider(options, plain_client());
+  Result<net::aws::Credentials> c = provider.get({});
+  REQUIRE_MESSAGE(c, (c ? "" : c.error()));
+  CHECK(c->access_key_id == "ASIAWEB");
+  std::lock_guard lock(mutex);
+  CHECK(body == "Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fweb&RoleSessionName=prom"
+                "&Version=2011-06-15&WebIdentityToken=eyJ.web.token");
+  CHECK(authorization == ""); // unsigned
+}
+
 TEST_CASE("aws_request: error bodies of each protocol in the SDK's wording") {
   net::HttpResponse ec2;
   ec2.status = 400;
