@@ -610,7 +610,7 @@ private:
 
 struct HttpClient::Impl {
   struct Request {
-    const char* method; // "GET", "HEAD" or "POST"
+    const char* method; // "GET", "HEAD", "POST" or "PUT"
     const std::string& url;
     const HttpHeaders& headers;
     const std::string* body; // null for GET
@@ -660,7 +660,7 @@ struct HttpClient::Impl {
   Result<HttpResponse> perform(const Request& request) {
     std::vector<std::string> secrets = m_static_secrets;
     std::string_view method = request.method;
-    std::string op = method == "GET" ? "Get" : method == "HEAD" ? "Head" : "Post";
+    std::string op = method == "GET" ? "Get" : method == "HEAD" ? "Head" : method == "PUT" ? "Put" : "Post";
     auto failure = [&](const std::string& reason) {
       return fail(scrub(op + " " + util::go_quote(strip_password(request.url)) + ": " + reason, secrets));
     };
@@ -755,6 +755,8 @@ struct HttpClient::Impl {
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, &received);
     curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    // A PUT is a POST renamed; the handle is reused, so every request sets it.
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method == std::string_view("PUT") ? "PUT" : nullptr);
     if (request.body != nullptr) {
       curl_easy_setopt(easy, CURLOPT_POST, 1L);
       curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body->size()));
@@ -1045,6 +1047,11 @@ Result<HttpResponse> HttpClient::get(const std::string& url, const HttpHeaders& 
 Result<HttpResponse> HttpClient::post(const std::string& url, const HttpHeaders& headers, std::string body,
                                       std::chrono::milliseconds timeout, std::stop_token stop) {
   return m_impl->perform({"POST", url, headers, &body, timeout, std::move(stop)});
+}
+
+Result<HttpResponse> HttpClient::put(const std::string& url, const HttpHeaders& headers, std::string body,
+                                     std::chrono::milliseconds timeout, std::stop_token stop) {
+  return m_impl->perform({"PUT", url, headers, &body, timeout, std::move(stop)});
 }
 
 Result<HttpResponse> HttpClient::head(const std::string& url, const HttpHeaders& headers,

@@ -61,6 +61,9 @@ public:
                            std::stop_token stop);
   Result<HttpResponse> post(const std::string& url, const HttpHeaders& headers, std::string body,
                             std::chrono::milliseconds timeout, std::stop_token stop);
+  // A PUT request: as post() (e.g. the IMDSv2 token, `Put "<url>": ...`).
+  Result<HttpResponse> put(const std::string& url, const HttpHeaders& headers, std::string body,
+                           std::chrono::milliseconds timeout, std::stop_token stop);
   // A HEAD request: as get(), with an empty body.
   Result<HttpResponse> head(const std::string& url, const HttpHeaders& headers, std::chrono::milliseconds timeout,
                             std::stop_token stop);
