@@ -77,7 +77,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"outscale", "outscale_sd_configs", &outscale::parse_config, "3.12", false},
     {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config},
     {"puppetdb", "puppetdb_sd_configs", &puppetdb::parse_config, {}, true, true},
-    {"rds", "rds_sd_configs", &rds::parse_config, "3.11", false},
+    {"rds", "rds_sd_configs", &rds::parse_config, "3.11", false, true},
     {"scaleway", "scaleway_sd_configs", &scaleway::parse_config},
     {"serverset", "serverset_sd_configs", &serverset::parse_config, {}, true, true},
     {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false},
