@@ -57,7 +57,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"dockerswarm", "dockerswarm_sd_configs", &dockerswarm::parse_config, {}, true, true},
     {"ec2", "ec2_sd_configs", &ec2::parse_config},
     {"ecs", "ecs_sd_configs", &ecs::parse_config, "3.8", false, true},
-    {"elasticache", "elasticache_sd_configs", &elasticache::parse_config, "3.11", false},
+    {"elasticache", "elasticache_sd_configs", &elasticache::parse_config, "3.11", false, true},
     {"eureka", "eureka_sd_configs", &eureka::parse_config, {}, true, true},
     {"file", "file_sd_configs", &file::parse_config, {}, true, true},
     {"gce", "gce_sd_configs", &gce::parse_config},
