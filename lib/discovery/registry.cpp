@@ -69,7 +69,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"lightsail", "lightsail_sd_configs", &lightsail::parse_config},
     {"linode", "linode_sd_configs", &linode::parse_config, {}, false},
     {"marathon", "marathon_sd_configs", &marathon::parse_config, {}, true, true},
-    {"msk", "msk_sd_configs", &msk::parse_config, "3.10", false},
+    {"msk", "msk_sd_configs", &msk::parse_config, "3.10", false, true},
     {"nerve", "nerve_sd_configs", &nerve::parse_config, {}, true, true},
     {"nomad", "nomad_sd_configs", &nomad::parse_config, {}, false, true},
     {"oci", "oci_sd_configs", &oci::parse_config, "3.14", false},
