@@ -74,7 +74,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"nomad", "nomad_sd_configs", &nomad::parse_config, {}, false, true},
     {"oci", "oci_sd_configs", &oci::parse_config, "3.14", false},
     {"openstack", "openstack_sd_configs", &openstack::parse_config},
-    {"outscale", "outscale_sd_configs", &outscale::parse_config, "3.12", false},
+    {"outscale", "outscale_sd_configs", &outscale::parse_config, "3.12", false, true},
     {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config},
     {"puppetdb", "puppetdb_sd_configs", &puppetdb::parse_config, {}, true, true},
     {"rds", "rds_sd_configs", &rds::parse_config, "3.11", false, true},
