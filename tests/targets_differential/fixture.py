@@ -8,10 +8,16 @@ certificate fixture-cert.pem/fixture-key.pem in the work directory, for
 A request's path (query ignored) names a file under the work directory; a
 directory answers with its index.html, or its index.json when it has no
 index.html (for APIs that insist on a JSON content type). GET, HEAD and POST all answer from the
-file, so a scenario stores each API response as a file. One rule for
-XML-RPC: a POST whose body calls method M is answered from PATH/M.xml when
-that file exists. Content types follow the file extension (.json is
-application/json, .xml is text/xml).
+file, so a scenario stores each API response as a file. Three rules answer a
+POST by what it asks, each from a file in the requested directory PATH when
+that file exists:
+- XML-RPC: a body calling method M is answered from PATH/M.xml;
+- AWS Query APIs (EC2, STS, ...): a form body with Action=A is answered from
+  PATH/A.<T>.xml when it also has NextToken=T (the next page), else PATH/A.xml;
+- AWS JSON APIs (Lightsail, ECS, ...): a header X-Amz-Target: <prefix>.O is
+  answered from PATH/O.json.
+Signatures are not checked (the unit tests do that). Content types follow
+the file extension (.json is application/json, .xml is text/xml).
 
 Usage: fixture.py WORKDIR PORT TLS_PORT
 """
@@ -21,6 +27,7 @@ import re
 import ssl
 import sys
 import threading
+import urllib.parse
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -29,9 +36,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def translate_path(self, path):
         real = super().translate_path(path)
-        method = getattr(self, 'xmlrpc_method', None)
-        if method and os.path.isfile(os.path.join(real, method + '.xml')):
-            return os.path.join(real, method + '.xml')
+        for name in (getattr(self, 'answer_files', []) if self.command == 'POST' else []):
+            if os.path.isfile(os.path.join(real, name)):
+                return os.path.join(real, name)
         if (os.path.isdir(real) and not os.path.exists(os.path.join(real, 'index.html'))
                 and os.path.isfile(os.path.join(real, 'index.json'))):
             return os.path.join(real, 'index.json')
@@ -48,8 +55,19 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(length).decode('utf-8', 'replace')
+        self.answer_files = []
         m = re.search(r'<methodName>\s*([^<\s]+)\s*</methodName>', body)
-        self.xmlrpc_method = m.group(1) if m else None
+        if m:
+            self.answer_files.append(m.group(1) + '.xml')
+        if (self.headers.get('Content-Type') or '').startswith('application/x-www-form-urlencoded'):
+            form = urllib.parse.parse_qs(body)
+            if 'Action' in form:
+                if 'NextToken' in form:
+                    self.answer_files.append('%s.%s.xml' % (form['Action'][0], form['NextToken'][0]))
+                self.answer_files.append(form['Action'][0] + '.xml')
+        target = self.headers.get('X-Amz-Target')
+        if target:
+            self.answer_files.append(target.rsplit('.', 1)[-1] + '.json')
         self.do_GET()
 
     def log_message(self, fmt, *args):
