@@ -292,6 +292,17 @@ Result<Json> Client::rest_get(std::string_view operation, const std::string& req
   return m_impl->decode_json(operation, *answer);
 }
 
+ClientOptions client_options(const DiscovererOptions& options) {
+  ClientOptions o;
+  if (auto it = options.endpoints.find("sts"); it != options.endpoints.end()) {
+    o.sts_endpoint = it->second;
+  }
+  if (auto it = options.endpoints.find("imds"); it != options.endpoints.end()) {
+    o.imds_endpoint = it->second;
+  }
+  return o;
+}
+
 const util::xml::Element* child(const util::xml::Element& e, std::string_view name) {
   for (const util::xml::Element& c : e.children) {
     if (c.local_name() == name) {

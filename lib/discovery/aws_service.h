@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "discovery/discoverer.h"
 #include "discovery/ec2.h"
 #include "discovery/go_json.h"
 #include "net/http_client.h"
@@ -59,6 +60,10 @@ struct ClientOptions {
   std::string sts_endpoint;
   std::string imds_endpoint;
 };
+
+// The test hooks of DiscovererOptions::endpoints: "sts" and "imds" (the
+// config has no fields for them).
+ClientOptions client_options(const DiscovererOptions& options);
 
 // Query parameters, in the order the SDK writes them.
 using Params = std::vector<std::pair<std::string, std::string>>;

@@ -598,8 +598,22 @@ Result<std::vector<model::TargetGroup>> Discovery::refresh(std::stop_token stop)
   return std::vector<model::TargetGroup>{std::move(group)};
 }
 
-Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& /*options*/) const {
-  return make_refresh_discoverer<Discovery>(*this, refresh_interval.ms);
+Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& options) const {
+  DiscoveryOptions hooks;
+  hooks.ecs = aws_service::client_options(options);
+  hooks.ec2 = hooks.ecs;
+  // ECS's EC2 calls ignore the config's endpoint; tests move them with
+  // endpoints["ec2"] (AWS_ENDPOINT_URL_EC2 does it for real).
+  if (auto it = options.endpoints.find("ec2"); it != options.endpoints.end()) {
+    hooks.ec2.endpoint = it->second;
+  }
+  Result<std::unique_ptr<Discovery>> made = Discovery::make(*this, hooks);
+  if (!made) {
+    return fail(made.error());
+  }
+  std::shared_ptr<Discovery> discovery = std::move(*made);
+  return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
+      refresh_interval.ms, [discovery](std::stop_token stop) { return discovery->refresh(std::move(stop)); }));
 }
 
 } // namespace sdscope::discovery::ecs

@@ -48,7 +48,7 @@ namespace {
 // `since` marks mechanisms newer than v2.45; the last flag says whether
 // sdscope runs the discoverer (Mechanism::discovers).
 constexpr Mechanism k_mechanisms[] = {
-    {"aws", "aws_sd_configs", &aws::parse_config, "3.8", false},
+    {"aws", "aws_sd_configs", &aws::parse_config, "3.8", false, true},
     {"azure", "azure_sd_configs", &azure::parse_config},
     {"consul", "consul_sd_configs", &consul::parse_config, {}, false, true},
     {"digitalocean", "digitalocean_sd_configs", &digitalocean::parse_config},

@@ -92,6 +92,7 @@ TEST_SUITE("discovery::aws") {
     REQUIRE(sink.updates[0][0]->targets.size() == 1);
     CHECK(sink.updates[0][0]->targets[0].get("__address__") == "127.0.0.81:9404");
     CHECK(sink.updates[0][0]->source == "eu-west-1");
+    CHECK(discovery::find_mechanism("aws")->discovers);
     for (const test::AwsCall& call : kafka.calls()) {
       CHECK(call.signature_ok);
     }

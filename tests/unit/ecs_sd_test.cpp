@@ -411,13 +411,13 @@ TEST_SUITE("discovery::ecs") {
 
   TEST_CASE("ecs_sd: a failure after a success keeps the last targets (Discoverer)") {
     EcsWorld world;
-    std::shared_ptr<ecs::Discovery> d = world.discovery(world.config(1));
+    // Through the config, as sdscope runs it; endpoints["ec2"] moves the
+    // EC2 calls to the fake (tests only).
+    discovery::DiscovererOptions options;
+    options.endpoints["ec2"] = world.ec2.url();
     test::RecordingSink sink;
     {
-      test::RunningDiscoverer running(
-          std::unique_ptr<discovery::Discoverer>(std::make_unique<discovery::RefreshDiscoverer>(
-              1000, [d](std::stop_token stop) { return d->refresh(std::move(stop)); })),
-          sink);
+      test::RunningDiscoverer running(world.config(1).make_discoverer(options), sink);
       REQUIRE(sink.wait_for_reports(1));
       CHECK(sink.report(0) == "");
       world.fail_status = 403;
