@@ -36,6 +36,10 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c) const;
   bool operator==(const Config&) const = default;
+  // The role's own mechanism, its defaults overwritten by this block.
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
+  // The role's config as that mechanism's (nullptr for an unknown role).
+  std::unique_ptr<SdConfig> role_config() const;
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);

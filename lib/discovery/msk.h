@@ -1,9 +1,12 @@
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
+#include "discovery/aws_service.h"
 #include "discovery/ec2.h"
 #include "discovery/sd_config.h"
 #include "model/duration.h"
@@ -32,8 +35,34 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c);
   bool operator==(const Config&) const = default;
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
+
+// The targets of one cluster (a ClusterInfo object of the MSK API) and its
+// nodes (NodeInfo objects): one per endpoint of each broker or controller
+// node, at <endpoint>:<port>.
+Result<std::vector<model::Labels>> cluster_targets(const Json& cluster, const std::vector<Json>& nodes, int port);
+
+// Test hooks: the retry delay of the client.
+struct DiscoveryOptions {
+  aws_service::ClientOptions client;
+};
+
+class Discovery {
+public:
+  static Result<std::unique_ptr<Discovery>> make(const Config& config, DiscoveryOptions options = {});
+  Result<std::vector<model::TargetGroup>> refresh(std::stop_token stop);
+
+private:
+  Discovery(const Config& config, std::unique_ptr<aws_service::Client> client);
+  Result<Json> get(std::string_view operation, const std::string& path, const aws_service::Params& query,
+                   std::stop_token stop);
+
+  Config m_config;
+  std::unique_ptr<aws_service::Client> m_client;
+  bool m_checked = false; // the first refresh's credential test passed
+};
 
 } // namespace sdscope::discovery::msk

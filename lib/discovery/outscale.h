@@ -1,9 +1,14 @@
 #pragma once
 
+#include <memory>
+#include <stop_token>
 #include <string>
+#include <vector>
 
+#include "discovery/go_json.h"
 #include "discovery/sd_config.h"
 #include "model/duration.h"
+#include "net/http_client.h"
 #include "net/http_config.h"
 
 namespace sdscope::discovery::outscale {
@@ -33,8 +38,26 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c);
   bool operator==(const Config&) const = default;
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);
+
+// The targets of ReadVms' Vms (VMs without a private or public IP are left
+// out).
+Result<std::vector<model::Labels>> vm_targets(const Json& vms, const std::string& region, int port);
+
+class Discovery {
+public:
+  static Result<std::unique_ptr<Discovery>> make(const Config& config);
+  Result<std::vector<model::TargetGroup>> refresh(std::stop_token stop);
+
+private:
+  Discovery(const Config& config, std::unique_ptr<net::HttpClient> client);
+  Result<std::string> secret_key() const;
+
+  Config m_config;
+  std::unique_ptr<net::HttpClient> m_client;
+};
 
 } // namespace sdscope::discovery::outscale
