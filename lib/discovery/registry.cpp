@@ -60,7 +60,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"elasticache", "elasticache_sd_configs", &elasticache::parse_config, "3.11", false},
     {"eureka", "eureka_sd_configs", &eureka::parse_config, {}, true, true},
     {"file", "file_sd_configs", &file::parse_config, {}, true, true},
-    {"gce", "gce_sd_configs", &gce::parse_config},
+    {"gce", "gce_sd_configs", &gce::parse_config, {}, true, true},
     {"hetzner", "hetzner_sd_configs", &hetzner::parse_config},
     {"http", "http_sd_configs", &http::parse_config, {}, true, true},
     {"ionos", "ionos_sd_configs", &ionos::parse_config},
