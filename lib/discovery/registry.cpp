@@ -80,7 +80,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"rds", "rds_sd_configs", &rds::parse_config, "3.11", false},
     {"scaleway", "scaleway_sd_configs", &scaleway::parse_config},
     {"serverset", "serverset_sd_configs", &serverset::parse_config, {}, true, true},
-    {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false},
+    {"stackit", "stackit_sd_configs", &stackit::parse_config, "3.5", false, true},
     {"triton", "triton_sd_configs", &triton::parse_config, {}, true, true},
     {"uyuni", "uyuni_sd_configs", &uyuni::parse_config, {}, true, true},
     {"vultr", "vultr_sd_configs", &vultr::parse_config},
