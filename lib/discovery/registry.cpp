@@ -72,7 +72,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"msk", "msk_sd_configs", &msk::parse_config, "3.10", false},
     {"nerve", "nerve_sd_configs", &nerve::parse_config, {}, true, true},
     {"nomad", "nomad_sd_configs", &nomad::parse_config, {}, false, true},
-    {"oci", "oci_sd_configs", &oci::parse_config, "3.14", false},
+    {"oci", "oci_sd_configs", &oci::parse_config, "3.14", false, true},
     {"openstack", "openstack_sd_configs", &openstack::parse_config},
     {"outscale", "outscale_sd_configs", &outscale::parse_config, "3.12", false},
     {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config},
