@@ -17,9 +17,18 @@
 // API: https://docs.oracle.com/en-us/iaas/api/#/en/iaas/20160918/
 // Signatures: https://docs.oracle.com/en-us/iaas/Content/API/Concepts/signingrequests.htm
 //
-// Deviations: auth "instance_principal" (X.509 federation through the
-// instance metadata service) is not implemented: its discoverer cannot be
-// created and says so. The SDK retries 429/5xx answers and rate-limits
+// Auth "instance_principal": the instance metadata service
+// (http://169.254.169.254/opc/v2, "Authorization: Bearer Oracle") gives the
+// instance's leaf certificate, its key and the intermediate certificate;
+// the tenancy is the leaf's "opc-tenant:" OU (or "opc-identity:" O). A
+// session RSA key is made, and POST https://auth.<region>.oraclecloud.com
+// /v1/x509 with {"certificate","publicKey","intermediateCertificates"}
+// (base64 DER), signed with the leaf key as <tenancy>/fed-x509/<SHA-1
+// fingerprint> over date, (request-target), host, content-length,
+// content-type and x-content-sha256, returns a security token (a JWT). API
+// calls are then signed with the session key as ST$<token>; the token is
+// reused until its exp.
+// Deviations: the SDK retries 429/5xx answers and rate-limits
 // itself; here a failed call fails (or skips) as described and the next
 // tick retries. Each request gets the refresh interval as its timeout.
 #include "discovery/oci.h"
@@ -29,6 +38,8 @@
 #include <deque>
 #include <iterator>
 #include <set>
+
+#include <openssl/evp.h>
 
 #include <fmt/format.h>
 
@@ -172,16 +183,146 @@ std::optional<model::Labels> instance_target(const Json& instance, const Vnic& v
 
 namespace {
 
-// One oci_sd config with api_key auth.
+std::string sha256_base64(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return util::encode_base64_std(std::string_view(reinterpret_cast<char*>(digest), length));
+}
+
+// The instance principal's security token, from the metadata service and
+// the federation endpoint, kept until the token's exp.
+class InstancePrincipal {
+public:
+  InstancePrincipal(std::string metadata_base, std::string auth_url, std::chrono::milliseconds timeout)
+      : m_metadata_base(std::move(metadata_base)), m_auth_url(std::move(auth_url)), m_timeout(timeout) {}
+
+  // keyId and key for the next request.
+  Result<std::pair<std::string, const net::RsaPrivateKey*>> credentials(net::HttpClient& client,
+                                                                        std::stop_token stop) {
+    if (m_token.empty() || static_cast<int64_t>(std::time(nullptr)) >= m_expiry) {
+      if (Result<void> fetched = federate(client, stop); !fetched) {
+        return fail("instance principal: " + fetched.error());
+      }
+    }
+    return std::make_pair("ST$" + m_token, &*m_session_key);
+  }
+  const std::string& tenancy() const { return m_tenancy; }
+
+private:
+  Result<std::string> metadata(net::HttpClient& client, const std::string& path, std::stop_token stop) {
+    std::string url = m_metadata_base + "/opc/v2/" + path;
+    Result<net::HttpResponse> response =
+        client.get(url, {{"Authorization", "Bearer Oracle"}}, m_timeout, std::move(stop));
+    if (!response) {
+      return fail(response.error());
+    }
+    if (response->status != 200) {
+      return fail(fmt::format("GET {}: {}", url, response->status_line()));
+    }
+    return std::move(response->body);
+  }
+
+  Result<void> federate(net::HttpClient& client, std::stop_token stop) {
+    Result<std::string> cert_pem = metadata(client, "identity/cert.pem", stop);
+    Result<std::string> key_pem = cert_pem ? metadata(client, "identity/key.pem", stop) : fail(cert_pem.error());
+    Result<std::string> intermediate_pem =
+        key_pem ? metadata(client, "identity/intermediate.pem", stop) : fail(key_pem.error());
+    if (!intermediate_pem) {
+      return fail(intermediate_pem.error());
+    }
+    Result<net::X509Info> leaf = net::parse_x509_pem(*cert_pem);
+    Result<net::X509Info> intermediate = net::parse_x509_pem(*intermediate_pem);
+    Result<net::RsaPrivateKey> leaf_key = net::RsaPrivateKey::from_pem(*key_pem);
+    if (!leaf || !intermediate || !leaf_key) {
+      return fail("unusable identity from the metadata service: " +
+                  (!leaf ? leaf.error() : !intermediate ? intermediate.error() : leaf_key.error()));
+    }
+    m_tenancy.clear();
+    for (const std::string& ou : leaf->subject_ous) {
+      if (util::starts_with(ou, "opc-tenant:")) {
+        m_tenancy = ou.substr(11);
+      }
+    }
+    for (const std::string& o : leaf->subject_os) {
+      if (m_tenancy.empty() && util::starts_with(o, "opc-identity:")) {
+        m_tenancy = o.substr(13);
+      }
+    }
+    if (m_tenancy.empty()) {
+      return fail("the instance certificate names no tenancy");
+    }
+    Result<net::RsaPrivateKey> session = net::RsaPrivateKey::generate(2048);
+    if (!session) {
+      return fail(session.error());
+    }
+    std::string body = Json{{"certificate", util::encode_base64_std(leaf->der)},
+                            {"publicKey", util::encode_base64_std(session->public_key_der())},
+                            {"intermediateCertificates", {util::encode_base64_std(intermediate->der)}}}
+                           .dump();
+    std::string url = m_auth_url + "/v1/x509";
+    std::string date = http_date();
+    std::string content_sha = sha256_base64(body);
+    Result<OciSignature> signature = sign_request({{"date", date},
+                                                   {"(request-target)", "post " + target_of(url)},
+                                                   {"host", host_of(url)},
+                                                   {"content-length", std::to_string(body.size())},
+                                                   {"content-type", "application/json"},
+                                                   {"x-content-sha256", content_sha}},
+                                                  m_tenancy + "/fed-x509/" + leaf->sha1_fingerprint, *leaf_key);
+    if (!signature) {
+      return fail(signature.error());
+    }
+    Result<net::HttpResponse> response = client.post(url,
+                                                     {{"Date", date},
+                                                      {"Content-Type", "application/json"},
+                                                      {"X-Content-Sha256", content_sha},
+                                                      {"Authorization", signature->authorization}},
+                                                     std::move(body), m_timeout, std::move(stop));
+    if (!response) {
+      return fail(response.error());
+    }
+    if (response->status != 200) {
+      return fail(fmt::format("federation answered {}: {}", response->status_line(), response->body));
+    }
+    Result<Json> json = parse_json(response->body, k_unmarshal_eof);
+    std::string token = json && json->is_object() ? text_of(*json, "token") : "";
+    std::vector<std::string> parts = util::split(token, '.');
+    Result<std::string> claims_text = parts.size() == 3 ? net::decode_base64url(parts[1]) : fail("not a JWT");
+    Result<Json> claims = claims_text ? parse_json(*claims_text, k_unmarshal_eof) : fail(claims_text.error());
+    if (!claims || !claims->is_object() || !claims->contains("exp") || !(*claims)["exp"].is_number()) {
+      return fail("federation answered no usable security token");
+    }
+    m_token = token;
+    m_expiry = static_cast<int64_t>((*claims)["exp"].get<double>());
+    m_session_key = std::move(*session);
+    return {};
+  }
+
+  std::string m_metadata_base, m_auth_url;
+  std::chrono::milliseconds m_timeout;
+  std::string m_token, m_tenancy;
+  int64_t m_expiry = 0;
+  std::optional<net::RsaPrivateKey> m_session_key;
+};
+
+// One oci_sd config: api_key (key) or instance_principal (principal).
 class Discovery {
 public:
-  Discovery(const Config& config, std::string identity, std::string iaas, net::RsaPrivateKey key,
-            std::unique_ptr<net::HttpClient> client)
+  Discovery(const Config& config, std::string identity, std::string iaas, std::optional<net::RsaPrivateKey> key,
+            std::unique_ptr<InstancePrincipal> principal, std::unique_ptr<net::HttpClient> client)
       : m_config(config), m_identity(std::move(identity)), m_iaas(std::move(iaas)), m_key(std::move(key)),
-        m_key_id(config.tenancy + "/" + config.user + "/" + config.fingerprint),
+        m_principal(std::move(principal)), m_key_id(config.tenancy + "/" + config.user + "/" + config.fingerprint),
         m_timeout(std::max<int64_t>(config.refresh_interval.ms, 1)), m_client(std::move(client)) {}
 
   Result<std::vector<model::TargetGroup>> refresh(std::stop_token stop) {
+    if (m_principal) { // the tenancy comes from the instance's certificate
+      if (Result<std::pair<std::string, const net::RsaPrivateKey*>> c = m_principal->credentials(*m_client, stop);
+          !c) {
+        return fail(c.error());
+      }
+      m_config.tenancy = m_principal->tenancy();
+    }
     std::vector<std::string> compartments = m_config.compartments;
     if (compartments.empty()) {
       compartments = walk_compartments(stop);
@@ -211,8 +352,17 @@ private:
   // One signed GET; the body of a 2xx answer, else the SDK's service error.
   Result<net::HttpResponse> get(const std::string& url, std::string_view service, std::stop_token stop) {
     std::string date = http_date();
+    std::string key_id = m_key_id;
+    const net::RsaPrivateKey* key = m_key ? &*m_key : nullptr;
+    if (m_principal) {
+      Result<std::pair<std::string, const net::RsaPrivateKey*>> c = m_principal->credentials(*m_client, stop);
+      if (!c) {
+        return fail(c.error());
+      }
+      std::tie(key_id, key) = *c;
+    }
     Result<OciSignature> signature = sign_request(
-        {{"date", date}, {"(request-target)", "get " + target_of(url)}, {"host", host_of(url)}}, m_key_id, m_key);
+        {{"date", date}, {"(request-target)", "get " + target_of(url)}, {"host", host_of(url)}}, key_id, *key);
     if (!signature) {
       return fail(signature.error());
     }
@@ -334,7 +484,8 @@ private:
 
   Config m_config;
   std::string m_identity, m_iaas;
-  net::RsaPrivateKey m_key;
+  std::optional<net::RsaPrivateKey> m_key;
+  std::unique_ptr<InstancePrincipal> m_principal;
   std::string m_key_id;
   std::chrono::milliseconds m_timeout;
   std::unique_ptr<net::HttpClient> m_client;
@@ -343,38 +494,47 @@ private:
 } // namespace
 
 Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& options) const {
-  if (auth != "api_key") {
-    return fail("oci_sd: auth \"instance_principal\" is not supported by sdscope; use \"api_key\"");
-  }
-  Result<std::string> pem = util::os_read_file(key_file);
-  if (!pem) {
-    return fail("oci_sd: reading key_file: " + pem.error());
-  }
-  std::string passphrase = key_passphrase.value;
-  if (!key_passphrase_file.empty()) {
-    Result<std::string> text = util::os_read_file(key_passphrase_file);
-    if (!text) {
-      return fail("oci_sd: reading key_passphrase_file: " + text.error());
+  auto endpoint = [&](const char* name, std::string fallback) {
+    auto it = options.endpoints.find(name);
+    return it != options.endpoints.end() ? it->second : fallback;
+  };
+  std::chrono::milliseconds timeout(std::max<int64_t>(refresh_interval.ms, 1));
+  std::optional<net::RsaPrivateKey> key;
+  std::unique_ptr<InstancePrincipal> principal;
+  if (auth == "instance_principal") {
+    principal = std::make_unique<InstancePrincipal>(
+        endpoint("oci_metadata", "http://169.254.169.254"),
+        endpoint("oci_auth", fmt::format("https://auth.{}.oraclecloud.com", region)), timeout);
+  } else {
+    Result<std::string> pem = util::os_read_file(key_file);
+    if (!pem) {
+      return fail("oci_sd: reading key_file: " + pem.error());
     }
-    passphrase = *text;
-    while (!passphrase.empty() && (passphrase.back() == '\n' || passphrase.back() == '\r')) {
-      passphrase.pop_back();
+    std::string passphrase = key_passphrase.value;
+    if (!key_passphrase_file.empty()) {
+      Result<std::string> text = util::os_read_file(key_passphrase_file);
+      if (!text) {
+        return fail("oci_sd: reading key_passphrase_file: " + text.error());
+      }
+      passphrase = *text;
+      while (!passphrase.empty() && (passphrase.back() == '\n' || passphrase.back() == '\r')) {
+        passphrase.pop_back();
+      }
     }
-  }
-  Result<net::RsaPrivateKey> key = net::RsaPrivateKey::from_pem(*pem, passphrase);
-  if (!key) {
-    return fail("oci_sd: parsing key_file: " + key.error());
+    Result<net::RsaPrivateKey> parsed = net::RsaPrivateKey::from_pem(*pem, passphrase);
+    if (!parsed) {
+      return fail("oci_sd: parsing key_file: " + parsed.error());
+    }
+    key = std::move(*parsed);
   }
   Result<std::unique_ptr<net::HttpClient>> client = net::HttpClient::make(http_client);
   if (!client) {
     return fail(client.error());
   }
-  auto endpoint = [&](const char* name, const char* service) {
-    auto it = options.endpoints.find(name);
-    return it != options.endpoints.end() ? it->second : fmt::format("https://{}.{}.oraclecloud.com", service, region);
-  };
-  auto discovery = std::make_shared<Discovery>(*this, endpoint("oci_identity", "identity"), endpoint("oci_iaas", "iaas"),
-                                               std::move(*key), std::move(*client));
+  auto discovery = std::make_shared<Discovery>(
+      *this, endpoint("oci_identity", fmt::format("https://identity.{}.oraclecloud.com", region)),
+      endpoint("oci_iaas", fmt::format("https://iaas.{}.oraclecloud.com", region)), std::move(key),
+      std::move(principal), std::move(*client));
   return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
       refresh_interval.ms, [discovery](std::stop_token stop) { return discovery->refresh(std::move(stop)); }));
 }

@@ -51,7 +51,9 @@ struct Config : SdConfigBase<Config> {
   // refresh_interval; fails when the key file cannot be read or parsed.
   // Test hooks in options.endpoints: "oci_identity" and "oci_iaas" replace
   // https://identity.<region>.oraclecloud.com and
-  // https://iaas.<region>.oraclecloud.com.
+  // https://iaas.<region>.oraclecloud.com; for instance_principal,
+  // "oci_metadata" replaces http://169.254.169.254 and "oci_auth"
+  // https://auth.<region>.oraclecloud.com.
   Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
 };
 

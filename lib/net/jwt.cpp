@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "util/base64.h"
 #include "util/strings.h"
@@ -86,6 +87,64 @@ Result<RsaPrivateKey> RsaPrivateKey::from_pem(std::string_view pem, std::string_
     return fail("not an RSA key");
   }
   return RsaPrivateKey(std::move(impl));
+}
+
+Result<RsaPrivateKey> RsaPrivateKey::generate(int bits) {
+  EVP_PKEY* key = EVP_RSA_gen(static_cast<unsigned>(bits));
+  if (key == nullptr) {
+    return fail("RSA key generation failed: " + openssl_reason("unknown error"));
+  }
+  auto impl = std::make_shared<Impl>();
+  impl->key = key;
+  return RsaPrivateKey(std::move(impl));
+}
+
+std::string RsaPrivateKey::public_key_der() const {
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(m_impl->key, &der);
+  std::string out = n > 0 ? std::string(reinterpret_cast<char*>(der), static_cast<size_t>(n)) : std::string();
+  OPENSSL_free(der);
+  return out;
+}
+
+Result<X509Info> parse_x509_pem(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (cert == nullptr) {
+    return fail("cannot parse the certificate: " + openssl_reason("no PEM data found"));
+  }
+  X509Info info;
+  unsigned char* der = nullptr;
+  int n = i2d_X509(cert, &der);
+  if (n > 0) {
+    info.der.assign(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+  }
+  OPENSSL_free(der);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  X509_digest(cert, EVP_sha1(), digest, &length);
+  constexpr char k_hex[] = "0123456789ABCDEF";
+  for (unsigned i = 0; i < length; ++i) {
+    info.sha1_fingerprint += (i == 0 ? "" : ":");
+    info.sha1_fingerprint += k_hex[digest[i] >> 4];
+    info.sha1_fingerprint += k_hex[digest[i] & 15];
+  }
+  X509_NAME* subject = X509_get_subject_name(cert);
+  for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
+    X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+    const ASN1_STRING* data = X509_NAME_ENTRY_get_data(entry);
+    std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                      static_cast<size_t>(ASN1_STRING_length(data)));
+    if (nid == NID_organizationalUnitName) {
+      info.subject_ous.push_back(value);
+    } else if (nid == NID_organizationName) {
+      info.subject_os.push_back(value);
+    }
+  }
+  X509_free(cert);
+  return info;
 }
 
 Result<std::string> RsaPrivateKey::sign(std::string_view data, RsaHash hash) const {

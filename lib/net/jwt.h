@@ -32,8 +32,13 @@ public:
   // "not an RSA key" or OpenSSL's reason.
   static Result<RsaPrivateKey> from_pem(std::string_view pem, std::string_view passphrase = {});
 
+  // A fresh key (e.g. an OCI session key).
+  static Result<RsaPrivateKey> generate(int bits);
+
   // RSASSA-PKCS1-v1_5 over data with the hash: the raw signature bytes.
   Result<std::string> sign(std::string_view data, RsaHash hash) const;
+  // The public half as DER SubjectPublicKeyInfo.
+  std::string public_key_der() const;
 
   struct Impl;
 
@@ -41,6 +46,17 @@ private:
   explicit RsaPrivateKey(std::shared_ptr<Impl> impl) : m_impl(std::move(impl)) {}
   std::shared_ptr<Impl> m_impl;
 };
+
+// An X.509 certificate from PEM: its DER bytes, the SHA-1 fingerprint as
+// upper-case colon-separated hex, and its subject's attribute values
+// (e.g. every organizationalUnitName).
+struct X509Info {
+  std::string der;
+  std::string sha1_fingerprint;
+  std::vector<std::string> subject_ous;
+  std::vector<std::string> subject_os;
+};
+Result<X509Info> parse_x509_pem(std::string_view pem);
 
 // A compact JWS: base64url(header) "." base64url(claims) "." base64url(sig),
 // the JSON texts used byte for byte as given, signed RS256 (sha256) or

@@ -13,7 +13,10 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <openssl/evp.h>
+
 #include "discovery/oci.h"
+#include "net/jwt.h"
 #include "loopback_server.h"
 #include "rsa_test_util.h"
 #include "test_util.h"
@@ -65,6 +68,18 @@ class FakeOci {
 public:
   FakeOci() {
     m_server.set_keep_alive_timeout(1);
+    m_server.Get("/opc/v2/identity/(cert|key|intermediate).pem",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   std::lock_guard lock(m_mutex);
+                   metadata_requests.push_back(req.path + " " + req.get_header_value("Authorization"));
+                   if (req.get_header_value("Authorization") != "Bearer Oracle") {
+                     res.status = 401;
+                     return;
+                   }
+                   std::string what = req.matches[1];
+                   res.set_content(what == "key" ? test::test_key().private_pem : leaf_cert_pem, "text/plain");
+                 });
+    m_server.Post("/v1/x509", [this](const httplib::Request& req, httplib::Response& res) { federate(req, res); });
     m_server.Get(".*", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
     port = m_serving.start(m_server);
   }
@@ -80,20 +95,68 @@ public:
   std::chrono::milliseconds delay{0};
   bool vnic_fails = false;
   std::vector<Seen> requests;
+  std::string leaf_cert_pem;   // instance principal: served by the metadata fake
+  std::string security_token;  // issued by the federation fake
+  std::string session_pem;     // the session key it was issued for
+  std::string federation_key_id;
+  std::vector<std::string> metadata_requests;
+  int federations = 0;
 
 private:
   // Recomputes the signing string from the request and verifies it.
   bool signed_correctly(const httplib::Request& req) {
     std::string auth = req.get_header_value("Authorization");
+    std::string key_id = auth_param(auth, "keyId");
+    std::string pem = key_id == k_key_id ? public_pem
+                      : !security_token.empty() && key_id == "ST$" + security_token ? session_pem
+                                                                                     : "";
     if (!util::starts_with(auth, "Signature ") || auth_param(auth, "version") != "1" ||
-        auth_param(auth, "algorithm") != "rsa-sha256" || auth_param(auth, "keyId") != k_key_id ||
+        auth_param(auth, "algorithm") != "rsa-sha256" || pem.empty() ||
         auth_param(auth, "headers") != "date (request-target) host") {
       return false;
     }
     std::string signing = "date: " + req.get_header_value("Date") + "\n(request-target): get " + req.target +
                           "\nhost: " + req.get_header_value("Host");
     Result<std::string> signature = util::decode_base64_std(auth_param(auth, "signature"));
-    return signature && test::rsa_verify(public_pem, signing, *signature, "sha256");
+    return signature && test::rsa_verify(pem, signing, *signature, "sha256");
+  }
+  // The federation endpoint: the body's hash, the signature over six
+  // headers with the leaf certificate's key, then a security token.
+  void federate(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(m_mutex);
+    std::string auth = req.get_header_value("Authorization");
+    federation_key_id = auth_param(auth, "keyId");
+    std::string signing = "date: " + req.get_header_value("Date") + "\n(request-target): post " + req.target +
+                          "\nhost: " + req.get_header_value("Host") +
+                          "\ncontent-length: " + req.get_header_value("Content-Length") +
+                          "\ncontent-type: " + req.get_header_value("Content-Type") +
+                          "\nx-content-sha256: " + req.get_header_value("X-Content-Sha256");
+    unsigned char digest[32];
+    unsigned int n = 0;
+    EVP_Digest(req.body.data(), req.body.size(), digest, &n, EVP_sha256(), nullptr);
+    Result<std::string> signature = util::decode_base64_std(auth_param(auth, "signature"));
+    bool ok = auth_param(auth, "headers") == "date (request-target) host content-length content-type x-content-sha256" &&
+              util::starts_with(federation_key_id, std::string(k_tenancy) + "/fed-x509/") &&
+              req.get_header_value("X-Content-Sha256") ==
+                  util::encode_base64_std(std::string_view(reinterpret_cast<char*>(digest), n)) &&
+              signature && test::rsa_verify(test::test_key().public_pem, signing, *signature, "sha256");
+    if (!ok) {
+      res.status = 401;
+      res.set_content(std::string(k_not_authenticated), "application/json");
+      return;
+    }
+    Json body = Json::parse(req.body);
+    std::string der = body["publicKey"].get<std::string>();
+    session_pem = "-----BEGIN PUBLIC KEY-----\n";
+    for (size_t i = 0; i < der.size(); i += 64) {
+      session_pem += der.substr(i, 64) + "\n";
+    }
+    session_pem += "-----END PUBLIC KEY-----\n";
+    ++federations;
+    security_token = net::encode_base64url(R"({"alg":"RS256"})") + "." +
+                     net::encode_base64url(Json{{"exp", std::time(nullptr) + 1200}, {"n", federations}}.dump()) +
+                     ".c2ln";
+    res.set_content(Json{{"token", security_token}}.dump(), "application/json");
   }
   void json(httplib::Response& res, const Json& body, const std::string& next = "") {
     if (!next.empty()) {
@@ -235,6 +298,20 @@ struct Setup {
 
 } // namespace
 
+// A certificate for the test key whose subject names the tenancy, as an
+// OCI instance's identity certificate does (TEST KEY, made per run).
+std::string instance_certificate() {
+  std::filesystem::path dir = test::scratch_dir();
+  test::write_file(dir / "key.pem", test::test_key().private_pem);
+  std::string command = "openssl req -x509 -new -key " + (dir / "key.pem").string() + " -out " +
+                        (dir / "cert.pem").string() + " -days 1 -subj '/CN=ocid1.instance.oc1..i/OU=opc-certtype:instance/OU=opc-tenant:" +
+                        std::string(k_tenancy) + "' 2>/dev/null";
+  REQUIRE(std::system(command.c_str()) == 0);
+  std::string pem = test::read_text(dir / "cert.pem");
+  std::filesystem::remove_all(dir);
+  return pem;
+}
+
 TEST_SUITE("oci_sd") {
   TEST_CASE("oci_sd: sign_request signs date, (request-target), host with RSA-SHA256") {
     net::RsaPrivateKey key = net::RsaPrivateKey::from_pem(test::test_key().private_pem).value();
@@ -353,8 +430,33 @@ TEST_SUITE("oci_sd") {
     config.key_file = (s.dir / "missing.pem").string();
     CHECK(config.make_discoverer(s.options).error() ==
           "oci_sd: reading key_file: open " + config.key_file + ": no such file or directory");
-    test::SdResult r = test::decode_sd("oci", "{region: r, auth: instance_principal}");
+  }
+
+  TEST_CASE("oci_sd: instance_principal: metadata identity, signed federation, session-key signed API calls") {
+    Setup s;
+    s.fake.locked([&] { return s.fake.leaf_cert_pem = instance_certificate(); });
+    s.options.endpoints["oci_metadata"] = s.fake.url();
+    s.options.endpoints["oci_auth"] = s.fake.url();
+    test::SdResult r = test::decode_sd("oci", "{region: eu-frankfurt-1, auth: instance_principal, port: 9100}");
     REQUIRE(r.errors.empty());
-    CHECK(!r.config->make_discoverer(s.options));
+    test::RecordingSink sink;
+    {
+      test::RunningDiscoverer running(r.config->make_discoverer(s.options), sink);
+      REQUIRE(sink.wait_for_reports(1));
+    }
+    CHECK(sink.report(0) == "");
+    REQUIRE(sink.update_count() == 1);
+    REQUIRE(sink.updates[0][0]->targets.size() == 2);
+    CHECK(sink.updates[0][0]->targets[0] == web1()); // tenancy_id from the certificate
+    s.fake.locked([&] {
+      CHECK(s.fake.federations == 1); // the token is reused for every call
+      CHECK(s.fake.federation_key_id.size() == std::string(k_tenancy).size() + 10 + 59);
+      CHECK(s.fake.metadata_requests.size() == 3);
+      CHECK(s.fake.metadata_requests[0] == "/opc/v2/identity/cert.pem Bearer Oracle");
+      for (const Seen& seen : s.fake.requests) {
+        CHECK(util::starts_with(auth_param(seen.authorization, "keyId"), "ST$"));
+      }
+      return 0;
+    });
   }
 }
