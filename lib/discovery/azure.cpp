@@ -336,13 +336,7 @@ Result<std::vector<model::TargetGroup>> Discovery::refresh(std::stop_token stop)
 }
 
 Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& options) const {
-  Result<std::unique_ptr<Discovery>> discovery = Discovery::make(*this, options);
-  if (!discovery) {
-    return fail(discovery.error());
-  }
-  std::shared_ptr<Discovery> shared = std::move(*discovery);
-  return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
-      refresh_interval.ms, [shared](std::stop_token stop) { return shared->refresh(std::move(stop)); }));
+  return make_refresh_discoverer<Discovery>(*this, refresh_interval.ms, options);
 }
 
 } // namespace sdscope::discovery::azure

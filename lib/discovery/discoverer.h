@@ -67,12 +67,13 @@ private:
   RefreshFn m_refresh;
 };
 
-// A RefreshDiscoverer around the Discovery that `Discovery::make(config)`
-// builds (a class with `Result<std::vector<model::TargetGroup>>
+// A RefreshDiscoverer around the Discovery that `Discovery::make(config,
+// args...)` builds (a class with `Result<std::vector<model::TargetGroup>>
 // refresh(std::stop_token)`); fails where make fails.
-template <class Discovery, class Config>
-Result<std::unique_ptr<Discoverer>> make_refresh_discoverer(const Config& config, int64_t interval_ms) {
-  Result<std::unique_ptr<Discovery>> discovery = Discovery::make(config);
+template <class Discovery, class Config, class... Args>
+Result<std::unique_ptr<Discoverer>> make_refresh_discoverer(const Config& config, int64_t interval_ms,
+                                                            const Args&... args) {
+  Result<std::unique_ptr<Discovery>> discovery = Discovery::make(config, args...);
   if (!discovery) {
     return fail(discovery.error());
   }

@@ -607,13 +607,7 @@ Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOpti
   if (auto it = options.endpoints.find("ec2"); it != options.endpoints.end()) {
     hooks.ec2.endpoint = it->second;
   }
-  Result<std::unique_ptr<Discovery>> made = Discovery::make(*this, hooks);
-  if (!made) {
-    return fail(made.error());
-  }
-  std::shared_ptr<Discovery> discovery = std::move(*made);
-  return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
-      refresh_interval.ms, [discovery](std::stop_token stop) { return discovery->refresh(std::move(stop)); }));
+  return make_refresh_discoverer<Discovery>(*this, refresh_interval.ms, hooks);
 }
 
 } // namespace sdscope::discovery::ecs

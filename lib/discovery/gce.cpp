@@ -426,13 +426,7 @@ Result<std::unique_ptr<Discoverer>> Config::make_discoverer_in(const DiscovererO
   if (auto it = options.endpoints.find("gce_metadata"); it != options.endpoints.end()) {
     environment.metadata_url_override = it->second;
   }
-  Result<std::unique_ptr<Discovery>> discovery = Discovery::make(*this, options, environment);
-  if (!discovery) {
-    return fail(discovery.error());
-  }
-  std::shared_ptr<Discovery> shared = std::move(*discovery);
-  return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
-      refresh_interval.ms, [shared](std::stop_token stop) { return shared->refresh(std::move(stop)); }));
+  return make_refresh_discoverer<Discovery>(*this, refresh_interval.ms, options, environment);
 }
 
 Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& options) const {

@@ -50,6 +50,36 @@ public:
       fn(key, value);
     }
   }
+  // A struct, or a pointer to one, of Go type `type` (e.g. "godo.Droplet"):
+  // fn(key, value) per member; false for null (a nil pointer) and for a
+  // value of another kind (then recorded as the error).
+  template <class Fn> bool object(const Json& v, std::string_view where, std::string_view type, Fn fn) {
+    if (v.is_null()) {
+      return false;
+    }
+    if (!v.is_object()) {
+      mismatch(json_kind(v), where, type);
+      return false;
+    }
+    fields(v, fn);
+    return true;
+  }
+  // A slice of such structs: each element is appended to out and filled
+  // by fn(key, value, element).
+  template <class T, class Fn>
+  void list(const Json& v, std::vector<T>& out, std::string_view where, std::string_view type, Fn fn) {
+    if (v.is_null()) {
+      return;
+    }
+    if (!v.is_array()) {
+      mismatch(json_kind(v), where, "[]" + std::string(type));
+      return;
+    }
+    for (const Json& item : v) {
+      T& element = out.emplace_back();
+      object(item, where, type, [&](const std::string& key, const Json& value) { fn(key, value, element); });
+    }
+  }
   void string(const Json& v, std::string& out, std::string_view where);
   void integer(const Json& v, int64_t& out, std::string_view where);
   void string_map(const Json& v, std::map<std::string, std::string>& out, std::string_view where);

@@ -91,30 +91,11 @@ public:
 
   // A nested struct (pointer or not: null leaves it unset).
   template <class Fn> bool object(const Json& v, std::string_view where, std::string_view type, Fn fn) {
-    if (v.is_null()) {
-      return false;
-    }
-    if (!v.is_object()) {
-      d.mismatch(json_kind(v), where, "schema." + std::string(type));
-      return false;
-    }
-    d.fields(v, fn);
-    return true;
+    return d.object(v, where, "schema." + std::string(type), fn);
   }
-  // A slice of structs.
   template <class T, class Fn>
   void list(const Json& v, std::vector<T>& out, std::string_view where, std::string_view type, Fn fn) {
-    if (v.is_null()) {
-      return;
-    }
-    if (!v.is_array()) {
-      d.mismatch(json_kind(v), where, "[]schema." + std::string(type));
-      return;
-    }
-    for (const Json& item : v) {
-      T& element = out.emplace_back();
-      object(item, where, type, [&](const std::string& key, const Json& value) { fn(key, value, element); });
-    }
+    d.list(v, out, where, "schema." + std::string(type), fn);
   }
   void float32(const Json& v, double& out, std::string_view where) {
     if (v.is_null()) {

@@ -100,15 +100,7 @@ public:
   GoDecoder d;
 
   template <class Fn> bool object(const Json& v, std::string_view where, std::string_view type, Fn fn) {
-    if (v.is_null()) {
-      return false;
-    }
-    if (!v.is_object()) {
-      d.mismatch(json_kind(v), where, type);
-      return false;
-    }
-    d.fields(v, fn);
-    return true;
+    return d.object(v, where, type, fn);
   }
   template <class Fn> bool array(const Json& v, std::string_view where, std::string_view type, Fn fn) {
     if (v.is_null()) {

@@ -271,13 +271,7 @@ Result<std::vector<model::TargetGroup>> Discovery::refresh(std::stop_token stop)
 Result<std::unique_ptr<Discoverer>> Config::make_discoverer(const DiscovererOptions& options) const {
   DiscoveryOptions hooks;
   hooks.client = aws_service::client_options(options);
-  Result<std::unique_ptr<Discovery>> made = Discovery::make(*this, hooks);
-  if (!made) {
-    return fail(made.error());
-  }
-  std::shared_ptr<Discovery> discovery = std::move(*made);
-  return std::unique_ptr<Discoverer>(std::make_unique<RefreshDiscoverer>(
-      refresh_interval.ms, [discovery](std::stop_token stop) { return discovery->refresh(std::move(stop)); }));
+  return make_refresh_discoverer<Discovery>(*this, refresh_interval.ms, hooks);
 }
 
 } // namespace sdscope::discovery::msk
