@@ -1,9 +1,18 @@
 #pragma once
 
+#include <map>
+#include <memory>
+#include <set>
+#include <stop_token>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
+#include "discovery/openstack_keystone.h"
 #include "discovery/sd_config.h"
 #include "model/duration.h"
+#include "net/http_client.h"
 #include "net/http_config.h"
 
 namespace sdscope::discovery::openstack {
@@ -64,6 +73,51 @@ struct Config : SdConfigBase<Config> {
   }
   void validate(yaml::Checker& c) const;
   bool operator==(const Config&) const = default;
+  // A RefreshDiscoverer for the role; fails where the TLS settings cannot
+  // be loaded or, without identity_endpoint, an OS_* variable is missing.
+  Result<std::unique_ptr<Discoverer>> make_discoverer(const DiscovererOptions& options) const override;
+};
+
+// The mapping, page by page (pure). Each appends the targets of one
+// response body and fails with Go's encoding/json texts where the body
+// does not fit gophercloud's structs; `next` gets the page's
+// "<collection>_links" rel=next href, "" for the last page.
+
+// GET <compute>os-hypervisors/detail: every hypervisor, at host_ip:port
+// (one page; gophercloud v1 ignores hypervisors_links).
+Result<void> append_hypervisor_targets(std::string_view body, int port, std::vector<model::Labels>& targets);
+
+// Nova's floating IPs (GET <compute>os-floating-ips): the floating IP by
+// (instance id, fixed IP), and the set of floating IPs.
+struct FloatingIps {
+  std::map<std::pair<std::string, std::string>, std::string> by_instance_fixed;
+  std::set<std::string> floating;
+};
+Result<FloatingIps> parse_floating_ips(std::string_view body);
+
+// GET <compute>servers/detail: one target per address of every pool, but
+// the floating ones, at <addr>:port.
+Result<void> append_instance_targets(std::string_view body, const FloatingIps& floating_ips, int port,
+                                     std::vector<model::Labels>& targets, std::string& next);
+
+// One openstack_sd config: a Keystone token (re-used while valid), the
+// service URL from its catalog, then the role's calls.
+class Discovery {
+public:
+  static Result<std::unique_ptr<Discovery>> make(const Config& config);
+  Result<std::vector<model::TargetGroup>> refresh(std::stop_token stop);
+
+private:
+  Discovery(const Config& config, AuthOptions options, std::unique_ptr<net::HttpClient> client);
+  Result<std::string> get(const std::string& url, std::stop_token stop);
+  Result<std::vector<model::Labels>> hypervisors(const std::string& compute, std::stop_token stop);
+  Result<std::vector<model::Labels>> instances(const std::string& compute, std::stop_token stop);
+
+  Config m_config;
+  std::chrono::milliseconds m_timeout;
+  std::unique_ptr<net::HttpClient> m_client;
+  Keystone m_keystone;
+  Token m_token; // of the current refresh
 };
 
 std::unique_ptr<SdConfig> parse_config(yaml::Decoder& d, yaml::Node n);

@@ -73,7 +73,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"nerve", "nerve_sd_configs", &nerve::parse_config, {}, true, true},
     {"nomad", "nomad_sd_configs", &nomad::parse_config, {}, false, true},
     {"oci", "oci_sd_configs", &oci::parse_config, "3.14", false, true},
-    {"openstack", "openstack_sd_configs", &openstack::parse_config},
+    {"openstack", "openstack_sd_configs", &openstack::parse_config, {}, true, true},
     {"outscale", "outscale_sd_configs", &outscale::parse_config, "3.12", false, true},
     {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config},
     {"puppetdb", "puppetdb_sd_configs", &puppetdb::parse_config, {}, true, true},

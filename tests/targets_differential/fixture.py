@@ -17,7 +17,10 @@ that file exists:
 - AWS JSON APIs (Lightsail, ECS, ...): a header X-Amz-Target: <prefix>.O is
   answered from PATH/O.json.
 Signatures are not checked (the unit tests do that). Content types follow
-the file extension (.json is application/json, .xml is text/xml).
+the file extension (.json is application/json, .xml is text/xml). A file F
+may have a sidecar F.headers: its "Name: value" lines are added to the
+response, and a "Status: NNN" line sets the status code (e.g. Keystone's 201
+with the token in X-Subject-Token).
 
 Usage: fixture.py WORKDIR PORT TLS_PORT
 """
@@ -51,6 +54,24 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if os.path.isdir(real) and not self.path.split('?')[0].endswith('/'):
             self.path = self.path.split('?')[0] + '/'
         return super().send_head()
+
+    def send_response(self, code, message=None):
+        # Only the answer for a served file (a 200) gets the sidecar's status.
+        real = self.translate_path(self.path)
+        extra = []
+        if code == 200 and os.path.isfile(real + '.headers'):
+            with open(real + '.headers', encoding='utf-8') as f:
+                for line in f:
+                    name, sep, value = line.strip().partition(':')
+                    if not sep:
+                        continue
+                    if name.strip().lower() == 'status':
+                        code = int(value.strip())
+                    else:
+                        extra.append((name.strip(), value.strip()))
+        super().send_response(code, message)
+        for name, value in extra:
+            self.send_header(name, value)
 
     def do_POST(self):
         length = int(self.headers.get('Content-Length') or 0)

@@ -4,7 +4,10 @@
 Usage: prepare.py SCENARIO_DIR WORKDIR HTTP_BASE HTTPS_BASE [ZOOKEEPER]
 
 For every scenario S (S.yml, or S/prometheus.yml plus its files):
-  WORKDIR/S/            copy of the scenario directory (served over HTTP too)
+  WORKDIR/S/            copy of the scenario directory (served over HTTP too;
+                        "@HTTP@" in its *.json files replaced as in the
+                        config, for APIs whose answers name the fixture's
+                        URLs, e.g. a Keystone token's service catalog)
   WORKDIR/...           the files of S/root/, if any, for APIs whose paths
                         are fixed absolute ones (triton's /v1/discover)
   WORKDIR/S.yml         the scenario for sdscope: jobs renamed to "S/<job>",
@@ -79,6 +82,15 @@ def main():
         dest = os.path.join(work, scen)
         if scendir:
             shutil.copytree(scendir, dest)
+            for folder, _, files in os.walk(dest):
+                for fname in files:
+                    if fname.endswith('.json'):
+                        fpath = os.path.join(folder, fname)
+                        with open(fpath, encoding='utf-8') as f:
+                            served = f.read()
+                        if '@HTTP@' in served:
+                            with open(fpath, 'w', encoding='utf-8') as f:
+                                f.write(served.replace('@HTTP@', '%s/%s' % (http_base, scen)))
             if os.path.isdir(os.path.join(scendir, 'root')):
                 shutil.copytree(os.path.join(scendir, 'root'), work, dirs_exist_ok=True)
         else:
