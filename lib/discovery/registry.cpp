@@ -75,7 +75,7 @@ constexpr Mechanism k_mechanisms[] = {
     {"oci", "oci_sd_configs", &oci::parse_config, "3.14", false, true},
     {"openstack", "openstack_sd_configs", &openstack::parse_config, {}, true, true},
     {"outscale", "outscale_sd_configs", &outscale::parse_config, "3.12", false, true},
-    {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config},
+    {"ovhcloud", "ovhcloud_sd_configs", &ovhcloud::parse_config, {}, true, true},
     {"puppetdb", "puppetdb_sd_configs", &puppetdb::parse_config, {}, true, true},
     {"rds", "rds_sd_configs", &rds::parse_config, "3.11", false, true},
     {"scaleway", "scaleway_sd_configs", &scaleway::parse_config, {}, true, true},
