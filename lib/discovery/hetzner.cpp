@@ -7,8 +7,7 @@
 // Robot: each refresh is one GET <endpoint>/server with the Prometheus
 // User-Agent; any non-2xx fails with v2.45's text (the body, Robot's error
 // JSON, is not read). The answer is a JSON array of {"server": {...}}.
-// Labels are v2.45's plus __meta_hetzner_robot_datacenter (3.11, still
-// emitted by 3.14). API reference: https://robot.hetzner.com/doc/webservice/en.html#server
+// Labels are exactly v2.45's. API reference: https://robot.hetzner.com/doc/webservice/en.html#server
 //
 // Both roles give each request the refresh interval as its timeout, as
 // v2.45 does.
@@ -37,7 +36,6 @@ constexpr std::string_view k_public_ipv4_label = "__meta_hetzner_public_ipv4";
 constexpr std::string_view k_public_ipv6_network_label = "__meta_hetzner_public_ipv6_network";
 constexpr std::string_view k_product_label = "__meta_hetzner_robot_product";
 constexpr std::string_view k_cancelled_label = "__meta_hetzner_robot_cancelled";
-constexpr std::string_view k_robot_datacenter_label = "__meta_hetzner_robot_datacenter"; // 3.11
 
 struct Subnet {
   std::string ip, mask;
@@ -130,7 +128,6 @@ model::Labels robot_labels(const RobotServer& s, int port) {
   labels.set(k_server_status_label, s.status);
   labels.set(k_product_label, s.product);
   labels.set(k_cancelled_label, s.cancelled ? "true" : "false");
-  labels.set(k_robot_datacenter_label, dc);
   for (const Subnet& subnet : s.subnets) {
     if (!go_is_ipv4(subnet.ip)) {
       labels.set(k_public_ipv6_network_label, subnet.ip + "/" + subnet.mask);

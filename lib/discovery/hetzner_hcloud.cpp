@@ -14,9 +14,9 @@
 // timeout, and the last error is returned. API reference:
 // https://docs.hetzner.cloud/#servers-get-all-servers
 //
-// Labels are v2.45's, plus the ones later releases add and 3.14 still emits
-// (__meta_hetzner_hcloud_location{,_network_zone} from the server's own
-// location, since 3.11).
+// Labels are exactly v2.45's: the datacenter and its location come from the
+// server's `datacenter` (the server's own `location`, which 3.11 reads, is
+// not read).
 #include "discovery/hetzner.h"
 
 #include <map>
@@ -45,8 +45,6 @@ constexpr std::string_view k_public_ipv6_network_label = "__meta_hetzner_public_
 constexpr std::string_view k_datacenter_location_label = "__meta_hetzner_hcloud_datacenter_location";
 constexpr std::string_view k_datacenter_location_network_zone_label =
     "__meta_hetzner_hcloud_datacenter_location_network_zone";
-constexpr std::string_view k_location_label = "__meta_hetzner_hcloud_location";                           // 3.11
-constexpr std::string_view k_location_network_zone_label = "__meta_hetzner_hcloud_location_network_zone"; // 3.11
 constexpr std::string_view k_server_type_label = "__meta_hetzner_hcloud_server_type";
 constexpr std::string_view k_cpu_cores_label = "__meta_hetzner_hcloud_cpu_cores";
 constexpr std::string_view k_cpu_type_label = "__meta_hetzner_hcloud_cpu_type";
@@ -58,6 +56,7 @@ constexpr std::string_view k_image_os_version_label = "__meta_hetzner_hcloud_ima
 constexpr std::string_view k_image_os_flavor_label = "__meta_hetzner_hcloud_image_os_flavor";
 constexpr std::string_view k_private_ipv4_prefix = "__meta_hetzner_hcloud_private_ipv4_";
 constexpr std::string_view k_label_prefix = "__meta_hetzner_hcloud_label_";
+constexpr std::string_view k_label_present_prefix = "__meta_hetzner_hcloud_labelpresent_";
 
 struct PrivateNet {
   int64_t network = 0;
@@ -74,7 +73,6 @@ struct Server {
   int64_t cores = 0, disk = 0;
   double memory = 0;
   std::string datacenter, datacenter_location, datacenter_network_zone;
-  std::string location, location_network_zone;
   std::optional<Image> image;
   std::map<std::string, std::string> labels;
 };
@@ -197,8 +195,6 @@ public:
           location(x, "servers.datacenter.location", s.datacenter_location, s.datacenter_network_zone);
         }
       });
-    } else if (equal_fold(key, "location")) {
-      location(value, "servers.location", s.location, s.location_network_zone);
     } else if (equal_fold(key, "image")) {
       image(value, s);
     } else if (equal_fold(key, "labels")) {
@@ -248,8 +244,6 @@ model::Labels server_labels(const Server& s, const std::vector<Network>& network
   labels.set(k_public_ipv6_network_label, go_cidr_network_string(s.public_ipv6));
   labels.set(k_datacenter_location_label, s.datacenter_location);
   labels.set(k_datacenter_location_network_zone_label, s.datacenter_network_zone);
-  labels.set(k_location_label, s.location);
-  labels.set(k_location_network_zone_label, s.location_network_zone);
   labels.set(k_server_type_label, s.type_name);
   labels.set(k_cpu_cores_label, std::to_string(s.cores));
   labels.set(k_cpu_type_label, s.cpu_type);
@@ -270,6 +264,7 @@ model::Labels server_labels(const Server& s, const std::vector<Network>& network
     }
   }
   for (const auto& [key, value] : s.labels) {
+    labels.set(std::string(k_label_present_prefix) + util::sanitize_label_name(key), "true"); // even for ""
     labels.set(std::string(k_label_prefix) + util::sanitize_label_name(key), value);
   }
   return labels;

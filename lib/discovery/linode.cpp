@@ -1,11 +1,11 @@
 // linode_sd: Linode instances from the Linode API v4, as Prometheus v2.45
-// discovery/linode/linode.go lists them through linodego v1.17, with the
-// later additions 3.14 still has: the `region` filter and the IPv6 ranges
-// (2.52), the gpus label (2.49). spec/sd-cloud.md §7.
+// discovery/linode/linode.go lists them through linodego v1.17: exactly
+// v2.45's requests and labels (not the gpus label of 2.49 nor the IPv6
+// ranges of 2.52), plus the 2.52 `region` filter when configured.
+// spec/sd-cloud.md §7.
 //
-// A full refresh lists every page of GET linode/instances,
-// networking/ips and (2.52) networking/ipv6/ranges, each with
-// page_size=500 (the first request without `page`, pages 2..N with
+// A full refresh lists every page of GET linode/instances and
+// networking/ips, each with page_size=500 (the first request without `page`, pages 2..N with
 // page=<k>, N from the first answer's `pages`), and with `region` set an
 // X-Filter {"region": "<region>"} header. After the first success a
 // refresh first asks GET account/events?page=1&page_size=25 with X-Filter
@@ -63,7 +63,6 @@ constexpr std::string_view k_type_label = "__meta_linode_type";
 constexpr std::string_view k_status_label = "__meta_linode_status";
 constexpr std::string_view k_tags_label = "__meta_linode_tags";
 constexpr std::string_view k_group_label = "__meta_linode_group";
-constexpr std::string_view k_gpus_label = "__meta_linode_gpus"; // 2.49
 constexpr std::string_view k_hypervisor_label = "__meta_linode_hypervisor";
 constexpr std::string_view k_backups_label = "__meta_linode_backups";
 constexpr std::string_view k_specs_disk_label = "__meta_linode_specs_disk_bytes";
@@ -71,7 +70,6 @@ constexpr std::string_view k_specs_memory_label = "__meta_linode_specs_memory_by
 constexpr std::string_view k_specs_vcpus_label = "__meta_linode_specs_vcpus";
 constexpr std::string_view k_specs_transfer_label = "__meta_linode_specs_transfer_bytes";
 constexpr std::string_view k_extra_ips_label = "__meta_linode_extra_ips";
-constexpr std::string_view k_ipv6_ranges_label = "__meta_linode_ipv6_ranges"; // 2.52
 
 struct Instance {
   int64_t id = 0;
@@ -79,15 +77,11 @@ struct Instance {
   std::vector<std::string> ipv4; // canonical, as net.IP prints them
   std::vector<std::string> tags;
   bool backups = false;
-  int64_t disk = 0, memory = 0, vcpus = 0, transfer = 0, gpus = 0;
+  int64_t disk = 0, memory = 0, vcpus = 0, transfer = 0, gpus = 0; // gpus: decoded, no label in v2.45
 };
 struct IpAddress {
   std::string address, rdns;
   bool is_public = false;
-};
-struct Ipv6Range {
-  std::string range, route_target;
-  int64_t prefix = 0;
 };
 
 // Go's decoding into linodego's structs.
@@ -206,10 +200,10 @@ std::string wrapped_list(const std::vector<std::string>& items, std::string_view
   return std::string(separator) + fmt::format("{}", fmt::join(items, separator)) + std::string(separator);
 }
 
-model::Labels instance_labels(const Instance& instance, const std::vector<IpAddress>& ips,
-                              const std::vector<Ipv6Range>& ranges, int port, std::string_view separator) {
+model::Labels instance_labels(const Instance& instance, const std::vector<IpAddress>& ips, int port,
+                              std::string_view separator) {
   std::string private_ipv4, public_ipv4, public_ipv6, private_rdns, public_rdns, public_ipv6_rdns;
-  std::vector<std::string> extra_ips, ipv6_ranges;
+  std::vector<std::string> extra_ips;
   for (const std::string& address : instance.ipv4) {
     for (const IpAddress& ip : ips) {
       if (ip.address != address) {
@@ -234,11 +228,6 @@ model::Labels instance_labels(const Instance& instance, const std::vector<IpAddr
         public_ipv6_rdns = rdns_of(ip);
       }
     }
-    for (const Ipv6Range& range : ranges) {
-      if (range.route_target == slaac) {
-        ipv6_ranges.push_back(fmt::format("{}/{}", range.range, range.prefix));
-      }
-    }
   }
 
   model::Labels labels;
@@ -256,7 +245,6 @@ model::Labels instance_labels(const Instance& instance, const std::vector<IpAddr
   labels.set(k_type_label, instance.type);
   labels.set(k_status_label, instance.status);
   labels.set(k_group_label, instance.group);
-  labels.set(k_gpus_label, std::to_string(instance.gpus));
   labels.set(k_hypervisor_label, instance.hypervisor);
   labels.set(k_backups_label, instance.backups ? "enabled" : "disabled");
   // MB values; Go shifts int64(v) << 20.
@@ -270,9 +258,6 @@ model::Labels instance_labels(const Instance& instance, const std::vector<IpAddr
   }
   if (!extra_ips.empty()) {
     labels.set(k_extra_ips_label, wrapped_list(extra_ips, separator));
-  }
-  if (!ipv6_ranges.empty()) {
-    labels.set(k_ipv6_ranges_label, wrapped_list(ipv6_ranges, separator));
   }
   return labels;
 }
@@ -411,18 +396,6 @@ Result<model::TargetGroup> linode_group(const Pages& pages, int port, std::strin
       }
     });
   }
-  std::vector<Ipv6Range> ranges;
-  for (const std::string& body : pages.ranges) {
-    decoder.page(body, "IPv6Range", ranges, [&](const std::string& k, const Json& x, Ipv6Range& range) {
-      if (equal_fold(k, "range")) {
-        decoder.d.string(x, range.range, "IPv6Range.range");
-      } else if (equal_fold(k, "route_target")) {
-        decoder.d.string(x, range.route_target, "IPv6Range.route_target");
-      } else if (equal_fold(k, "prefix")) {
-        decoder.d.integer(x, range.prefix, "IPv6Range.prefix");
-      }
-    });
-  }
   if (!decoder.d.error.empty()) {
     return fail(decoder.d.error);
   }
@@ -430,7 +403,7 @@ Result<model::TargetGroup> linode_group(const Pages& pages, int port, std::strin
   group.source = std::string(k_source);
   for (const Instance& instance : instances) {
     if (!instance.ipv4.empty()) {
-      group.targets.push_back(instance_labels(instance, ips, ranges, port, tag_separator));
+      group.targets.push_back(instance_labels(instance, ips, port, tag_separator));
     }
   }
   return group;
@@ -514,11 +487,6 @@ Result<std::vector<model::TargetGroup>> Discovery::full_refresh(const std::stop_
     return fail(ips.error());
   }
   pages.ips = std::move(*ips);
-  Result<std::vector<std::string>> ranges = list("networking/ipv6/ranges", k_list_page_size, filter, 0, stop);
-  if (!ranges) {
-    return fail(ranges.error());
-  }
-  pages.ranges = std::move(*ranges);
   Result<model::TargetGroup> group = linode_group(pages, m_port, m_tag_separator);
   if (!group) {
     return fail(ApiError{k_error_from_error, group.error()}.text()); // resty's decoding error

@@ -49,11 +49,10 @@ inline constexpr std::string_view k_endpoint_key = "linode";
 // v4), e.g. "http://127.0.0.1:8080/v4".
 std::string api_base_url(std::string_view url, std::string_view api_version);
 
-// The bodies of every page of the three lists a full refresh reads.
+// The bodies of every page of the two lists a full refresh reads.
 struct Pages {
   std::vector<std::string> instances; // GET linode/instances
   std::vector<std::string> ips;       // GET networking/ips
-  std::vector<std::string> ranges;    // GET networking/ipv6/ranges (2.52)
 };
 
 // Maps a full refresh's pages to the one group (pure), Source "Linode".

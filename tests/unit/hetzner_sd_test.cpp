@@ -32,9 +32,9 @@ const char* const k_server_a = R"({
   "private_net": [{"network": 7, "ip": "10.0.0.2", "alias_ips": []}, {"network": 99, "ip": "10.9.0.2"}],
   "server_type": {"id": 1, "name": "cx21", "cores": 2, "cpu_type": "shared", "memory": 4.5, "disk": 40},
   "datacenter": {"id": 3, "name": "fsn1-dc14", "location": {"name": "fsn1", "network_zone": "eu-central"}},
-  "location": {"name": "fsn1", "network_zone": "eu-central"},
+  "location": {"name": "hel1", "network_zone": "eu-north"},
   "image": {"id": 5, "name": "ubuntu-22.04", "description": "Ubuntu 22.04", "os_flavor": "ubuntu", "os_version": "22.04"},
-  "labels": {"env": "prod", "app.kubernetes.io/name": "web"}})";
+  "labels": {"env": "prod", "app.kubernetes.io/name": "web", "flag": ""}})";
 
 const char* const k_server_b = R"({
   "id": 43, "name": "bare", "status": "off",
@@ -65,8 +65,9 @@ model::Labels server_a_labels(int port = 80) {
           {"__meta_hetzner_hcloud_image_os_version", "22.04"},
           {"__meta_hetzner_hcloud_label_app_kubernetes_io_name", "web"},
           {"__meta_hetzner_hcloud_label_env", "prod"},
-          {"__meta_hetzner_hcloud_location", "fsn1"},
-          {"__meta_hetzner_hcloud_location_network_zone", "eu-central"},
+          {"__meta_hetzner_hcloud_labelpresent_app_kubernetes_io_name", "true"},
+          {"__meta_hetzner_hcloud_labelpresent_env", "true"},
+          {"__meta_hetzner_hcloud_labelpresent_flag", "true"},
           {"__meta_hetzner_hcloud_memory_size_gb", "4"},
           {"__meta_hetzner_hcloud_private_ipv4_my_net_private", "10.0.0.2"},
           {"__meta_hetzner_hcloud_server_type", "cx21"},
@@ -111,7 +112,6 @@ model::Labels robot_a_labels(int port = 80) {
           {"__meta_hetzner_public_ipv4", "127.0.0.21"},
           {"__meta_hetzner_public_ipv6_network", "2a01:4f8:111:4221::/64"},
           {"__meta_hetzner_robot_cancelled", "false"},
-          {"__meta_hetzner_robot_datacenter", "nbg1-dc1"},
           {"__meta_hetzner_robot_product", "DS 3000"},
           {"__meta_hetzner_role", "robot"},
           {"__meta_hetzner_server_id", "321"},
@@ -224,7 +224,6 @@ TEST_SUITE("hetzner_sd") {
                                              {"__meta_hetzner_datacenter", "fsn1-dc10"},
                                              {"__meta_hetzner_public_ipv4", "127.0.0.22"},
                                              {"__meta_hetzner_robot_cancelled", "true"},
-                                             {"__meta_hetzner_robot_datacenter", "fsn1-dc10"},
                                              {"__meta_hetzner_robot_product", "X5"},
                                              {"__meta_hetzner_role", "robot"},
                                              {"__meta_hetzner_server_id", "421"},

@@ -54,22 +54,14 @@ const std::string k_ips = paged(R"(
   {"address": "192.168.170.60", "public": false, "rdns": "", "type": "ipv4", "linode_id": 26837992})",
                                 1, 1);
 
-const std::string k_ranges = paged(R"(
-  {"range": "2600:3c03:e000:123::", "prefix": 64, "region": "us-east", "route_target": "2600:3c03::f03c:92ff:fe1a:1382"},
-  {"range": "2600:3c03:e000:456::", "prefix": 56, "region": "us-east", "route_target": "2600:3c03::f03c:92ff:fe1a:1382"},
-  {"range": "2600:3c04:e000::", "prefix": 64, "region": "ca-central", "route_target": "2600:3c04::1"})",
-                                   1, 1);
-
 model::Labels instance_a_labels(int port = 80, const std::string& sep = ",") {
   return {{"__address__", "127.0.0.51:" + std::to_string(port)},
           {"__meta_linode_backups", "disabled"},
           {"__meta_linode_extra_ips", sep + "127.0.0.52" + sep},
-          {"__meta_linode_gpus", "0"},
           {"__meta_linode_hypervisor", "kvm"},
           {"__meta_linode_image", "linode/arch"},
           {"__meta_linode_instance_id", "26838044"},
           {"__meta_linode_instance_label", "prometheus-linode-sd-exporter-1"},
-          {"__meta_linode_ipv6_ranges", sep + "2600:3c03:e000:123::/64" + sep + "2600:3c03:e000:456::/56" + sep},
           {"__meta_linode_private_ipv4", "192.168.170.51"},
           {"__meta_linode_public_ipv4", "127.0.0.51"},
           {"__meta_linode_public_ipv4_rdns", "li1.members.linode.com"},
@@ -88,7 +80,6 @@ model::Labels instance_a_labels(int port = 80, const std::string& sep = ",") {
 model::Labels instance_b_labels() {
   return {{"__address__", ":80"},
           {"__meta_linode_backups", "enabled"},
-          {"__meta_linode_gpus", "1"},
           {"__meta_linode_group", "web"},
           {"__meta_linode_hypervisor", "kvm"},
           {"__meta_linode_instance_id", "26837992"},
@@ -104,7 +95,7 @@ model::Labels instance_b_labels() {
 }
 
 // A fake Linode API v4 that wants `Bearer good-token`: instances on two
-// pages, IPs and IPv6 ranges on one, and `events` (a JSON list) as the
+// pages, IPs on one, and `events` (a JSON list) as the
 // account events.
 struct FakeLinode {
   test::FakeCloudApi api;
@@ -121,9 +112,6 @@ struct FakeLinode {
       }
       if (r.path == "/v4/networking/ips") {
         return {200, k_ips};
-      }
-      if (r.path == "/v4/networking/ipv6/ranges") {
-        return {200, k_ranges};
       }
       if (r.path == "/v4/account/events") {
         if (!token_has_events_scope) {
@@ -177,11 +165,10 @@ std::vector<std::string> paths_of(const std::vector<Request>& requests) {
 } // namespace
 
 TEST_SUITE("linode_sd") {
-  TEST_CASE("linode_group: every label, extra IPs, IPv6 ranges, rDNS, instances without IPv4 skipped") {
+  TEST_CASE("linode_group: every label, extra IPs, rDNS, instances without IPv4 skipped") {
     linode::Pages pages;
     pages.instances = {paged(std::string(k_instance_a) + "," + k_instance_no_ipv4, 1, 2), paged(k_instance_b, 2, 2)};
     pages.ips = {k_ips};
-    pages.ranges = {k_ranges};
     auto group = linode::linode_group(pages, 80, ",");
     REQUIRE_MESSAGE(group, (group ? "" : group.error()));
     CHECK(group->source == "Linode");
@@ -227,8 +214,7 @@ TEST_SUITE("linode_sd") {
     std::vector<Request> seen = fake.api.take();
     CHECK(paths_of(seen) == std::vector<std::string>{"/v4/linode/instances?page_size=500",
                                                      "/v4/linode/instances?page=2&page_size=500",
-                                                     "/v4/networking/ips?page_size=500",
-                                                     "/v4/networking/ipv6/ranges?page_size=500"});
+                                                     "/v4/networking/ips?page_size=500"});
     for (const Request& r : seen) {
       CHECK(r.authorization == "Bearer good-token");
       CHECK(r.accept == "application/json");
@@ -242,7 +228,7 @@ TEST_SUITE("linode_sd") {
     auto discovery = discovery_for("authorization: {credentials: good-token}\nregion: us-east\n", fake.api);
     REQUIRE(discovery->refresh({}));
     std::vector<Request> seen = fake.api.take();
-    REQUIRE(seen.size() == 4);
+    REQUIRE(seen.size() == 3);
     for (const Request& r : seen) {
       CHECK(r.x_filter == R"({"region": "us-east"})");
     }
@@ -272,7 +258,7 @@ TEST_SUITE("linode_sd") {
 
     fake.set_events(R"({"id": 123, "action": "linode_boot", "created": "2021-05-12T04:25:00"})");
     REQUIRE(discovery->refresh({}));
-    CHECK(fake.api.take().size() == 5); // events, then a full refresh
+    CHECK(fake.api.take().size() == 4); // events, then a full refresh
     fake.set_events("");
 
     // Polls 1..9 without events reuse the groups; the 10th refreshes fully.
@@ -281,7 +267,7 @@ TEST_SUITE("linode_sd") {
       CHECK(fake.api.take().size() == 1);
     }
     REQUIRE(discovery->refresh({}));
-    CHECK(fake.api.take().size() == 5);
+    CHECK(fake.api.take().size() == 4);
   }
 
   TEST_CASE("refresh: a 401 on events turns polling off; a wrong token fails with Linode's 401") {
@@ -290,9 +276,9 @@ TEST_SUITE("linode_sd") {
     REQUIRE(discovery->refresh({}));
     fake.api.take();
     REQUIRE(discovery->refresh({}));
-    CHECK(fake.api.take().size() == 5); // the 401 on events, then a full refresh
+    CHECK(fake.api.take().size() == 4); // the 401 on events, then a full refresh
     REQUIRE(discovery->refresh({}));
-    CHECK(fake.api.take().size() == 4); // no more event polls
+    CHECK(fake.api.take().size() == 3); // no more event polls
 
     auto wrong = discovery_for("bearer_token: bad-token\n", fake.api);
     CHECK(refresh_error(wrong) == "[401] Invalid Token");
@@ -382,7 +368,7 @@ TEST_SUITE("linode_sd") {
     unsetenv("LINODE_URL");
     REQUIRE(sink.wait_for_reports(1));
     CHECK(sink.report(0) == "");
-    CHECK(fake.api.take().size() == 4);
+    CHECK(fake.api.take().size() == 3); // two pages of instances, the IPs
   }
 
   TEST_CASE("make_discoverer: an unreadable CA file is an error") {
