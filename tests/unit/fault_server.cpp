@@ -52,13 +52,13 @@ std::string reason_of(int status) {
 } // namespace
 
 struct FaultServer::Tls {
-  SSL_CTX *ctx = nullptr;
+  SSL_CTX* ctx = nullptr;
   ~Tls() { SSL_CTX_free(ctx); }
 };
 
-bool FaultConnection::head(int status, const Headers &headers) {
+bool FaultConnection::head(int status, const Headers& headers) {
   std::string text = "HTTP/1.1 " + std::to_string(status) + " " + reason_of(status) + "\r\n";
-  for (const auto &[name, value] : headers) {
+  for (const auto& [name, value] : headers) {
     text += name + ": " + value + "\r\n";
   }
   text += "Connection: close\r\n\r\n";
@@ -67,7 +67,7 @@ bool FaultConnection::head(int status, const Headers &headers) {
 
 class FaultServer::Connection : public FaultConnection {
 public:
-  Connection(FaultServer &server, int fd, SSL *ssl) : m_server(server), m_fd(fd), m_ssl(ssl) {}
+  Connection(FaultServer& server, int fd, SSL* ssl) : m_server(server), m_fd(fd), m_ssl(ssl) {}
   ~Connection() override {
     if (m_ssl != nullptr) {
       if (!m_reset) {
@@ -126,7 +126,7 @@ public:
   }
 
   // Reads the request head; false when there is none.
-  bool read_request(FaultRequest &request) {
+  bool read_request(FaultRequest& request) {
     std::string text;
     char buffer[4096];
     while (text.find("\r\n\r\n") == std::string::npos &&
@@ -191,9 +191,9 @@ private:
     return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
   }
 
-  FaultServer &m_server;
+  FaultServer& m_server;
   int m_fd;
-  SSL *m_ssl;
+  SSL* m_ssl;
   bool m_reset = false;
 };
 
@@ -201,7 +201,7 @@ namespace fault {
 
 FaultHandler ok(std::string body, std::string content_type, FaultConnection::Headers extra) {
   return [body = std::move(body), content_type = std::move(content_type),
-          extra = std::move(extra)](const FaultRequest &, FaultConnection &c) {
+          extra = std::move(extra)](const FaultRequest&, FaultConnection& c) {
     FaultConnection::Headers headers = {{"Content-Type", content_type},
                                         {"Content-Length", std::to_string(body.size())}};
     headers.insert(headers.end(), extra.begin(), extra.end());
@@ -213,7 +213,7 @@ FaultHandler ok(std::string body, std::string content_type, FaultConnection::Hea
 
 FaultHandler status(int code, std::string body, std::string content_type) {
   return
-      [code, body = std::move(body), content_type = std::move(content_type)](const FaultRequest &, FaultConnection &c) {
+      [code, body = std::move(body), content_type = std::move(content_type)](const FaultRequest&, FaultConnection& c) {
         if (c.head(code, {{"Content-Type", content_type}, {"Content-Length", std::to_string(body.size())}})) {
           c.write(body);
         }
@@ -221,7 +221,7 @@ FaultHandler status(int code, std::string body, std::string content_type) {
 }
 
 FaultHandler too_many_requests(int retry_after_seconds) {
-  return [retry_after_seconds](const FaultRequest &, FaultConnection &c) {
+  return [retry_after_seconds](const FaultRequest&, FaultConnection& c) {
     std::string body = "rate limited\n";
     if (c.head(429, {{"Content-Type", "text/plain"},
                      {"Retry-After", std::to_string(retry_after_seconds)},
@@ -232,7 +232,7 @@ FaultHandler too_many_requests(int retry_after_seconds) {
 }
 
 FaultHandler reset_after(std::string body, size_t sent) {
-  return [body = std::move(body), sent](const FaultRequest &, FaultConnection &c) {
+  return [body = std::move(body), sent](const FaultRequest&, FaultConnection& c) {
     if (c.head(200, {{"Content-Type", "application/json"}, {"Content-Length", std::to_string(body.size())}}) &&
         c.write(std::string_view(body).substr(0, sent))) {
       c.pause(50ms); // lets the client read the part, so the reset comes mid-body
@@ -246,7 +246,7 @@ FaultHandler truncated(std::string body, size_t sent) { return ok(body.substr(0,
 FaultHandler malformed() { return ok("[{\"targets\": [\"127.0.0.1:9100\"], \"labels\": {\"a\" 1}}"); }
 
 FaultHandler huge() {
-  return [](const FaultRequest &, FaultConnection &c) {
+  return [](const FaultRequest&, FaultConnection& c) {
     if (!c.head(200, {{"Content-Type", "application/json"}, {"Content-Length", "1000000000"}})) {
       return;
     }
@@ -257,20 +257,20 @@ FaultHandler huge() {
 }
 
 FaultHandler redirect_loop() {
-  return [](const FaultRequest &request, FaultConnection &c) {
+  return [](const FaultRequest& request, FaultConnection& c) {
     c.head(302, {{"Location", request.target}, {"Content-Length", "0"}});
   };
 }
 
 FaultHandler hang() {
-  return [](const FaultRequest &, FaultConnection &c) {
+  return [](const FaultRequest&, FaultConnection& c) {
     while (c.pause(1h)) {
     }
   };
 }
 
 FaultHandler delay(std::chrono::milliseconds d, FaultHandler then) {
-  return [d, then = std::move(then)](const FaultRequest &request, FaultConnection &c) {
+  return [d, then = std::move(then)](const FaultRequest& request, FaultConnection& c) {
     if (c.pause(d)) {
       then(request, c);
     }
@@ -278,11 +278,11 @@ FaultHandler delay(std::chrono::milliseconds d, FaultHandler then) {
 }
 
 FaultHandler watch(std::vector<std::string> events, std::chrono::milliseconds hold) {
-  return [events = std::move(events), hold](const FaultRequest &, FaultConnection &c) {
+  return [events = std::move(events), hold](const FaultRequest&, FaultConnection& c) {
     if (!c.head(200, {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}})) {
       return;
     }
-    for (const std::string &event : events) {
+    for (const std::string& event : events) {
       std::string line = event + "\n";
       char size[32];
       std::snprintf(size, sizeof size, "%zx\r\n", line.size());
@@ -325,10 +325,10 @@ void FaultServer::listen_on(int port) {
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   address.sin_port = htons(static_cast<uint16_t>(port));
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
   REQUIRE(::listen(listener, 64) == 0);
   socklen_t length = sizeof address;
-  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
   m_port = ntohs(address.sin_port);
   std::lock_guard lock(m_mutex);
   m_listener = listener;
@@ -355,7 +355,7 @@ void FaultServer::accept_loop(int listener) {
 }
 
 void FaultServer::serve(int fd) {
-  SSL *ssl = nullptr;
+  SSL* ssl = nullptr;
   if (m_tls) {
     ssl = SSL_new(m_tls->ctx);
     SSL_set_fd(ssl, fd);
@@ -376,7 +376,7 @@ void FaultServer::serve(int fd) {
     std::lock_guard lock(m_mutex);
     m_requests.push_back(request.target);
     size_t best = 0;
-    for (const auto &[prefix, h] : m_routes) {
+    for (const auto& [prefix, h] : m_routes) {
       if (request.path.compare(0, prefix.size(), prefix) == 0 && prefix.size() >= best) {
         best = prefix.size();
         handler = h;
@@ -424,7 +424,7 @@ size_t FaultServer::requests(std::string_view prefix) const { return targets(pre
 std::vector<std::string> FaultServer::targets(std::string_view prefix) const {
   std::lock_guard lock(m_mutex);
   std::vector<std::string> out;
-  for (const std::string &target : m_requests) {
+  for (const std::string& target : m_requests) {
     if (target.compare(0, prefix.size(), prefix) == 0) {
       out.push_back(target);
     }
@@ -435,7 +435,7 @@ std::vector<std::string> FaultServer::targets(std::string_view prefix) const {
 bool FaultServer::wait_for_requests(std::string_view prefix, size_t n, std::chrono::milliseconds limit) const {
   std::unique_lock lock(m_mutex);
   return m_changed.wait_for(lock, limit, [&] {
-    return static_cast<size_t>(std::count_if(m_requests.begin(), m_requests.end(), [&](const std::string &t) {
+    return static_cast<size_t>(std::count_if(m_requests.begin(), m_requests.end(), [&](const std::string& t) {
              return t.compare(0, prefix.size(), prefix) == 0;
            })) >= n;
   });
@@ -459,7 +459,7 @@ void FaultServer::stop() {
     std::lock_guard lock(m_mutex);
     connections.swap(m_connections);
   }
-  for (std::thread &t : connections) {
+  for (std::thread& t : connections) {
     t.join();
   }
 }

@@ -65,14 +65,14 @@ public:
   virtual ~FaultConnection() = default;
   virtual bool write(std::string_view bytes) = 0;
   // Writes the status line and headers (adding Connection: close).
-  bool head(int status, const Headers &headers);
+  bool head(int status, const Headers& headers);
   // Waits d unless the server stops or the client leaves first.
   virtual bool pause(std::chrono::milliseconds d) = 0;
   // Ends the connection with a TCP reset instead of a close.
   virtual void reset() = 0;
 };
 
-using FaultHandler = std::function<void(const FaultRequest &, FaultConnection &)>;
+using FaultHandler = std::function<void(const FaultRequest&, FaultConnection&)>;
 
 namespace fault {
 FaultHandler ok(std::string body, std::string content_type = "application/json", FaultConnection::Headers extra = {});
@@ -93,8 +93,8 @@ public:
   // A plain HTTP server; with cert and key files, a TLS-only one.
   explicit FaultServer(std::string cert_file = "", std::string key_file = "");
   ~FaultServer();
-  FaultServer(const FaultServer &) = delete;
-  FaultServer &operator=(const FaultServer &) = delete;
+  FaultServer(const FaultServer&) = delete;
+  FaultServer& operator=(const FaultServer&) = delete;
 
   int port() const { return m_port; }
   // "http://127.0.0.1:<port>" ("https://..." for a TLS server).

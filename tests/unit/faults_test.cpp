@@ -3,9 +3,10 @@
 // Kubernetes watches and Consul blocking queries have.
 //
 // One-shot cases run the discovery Manager the way `sdscope targets` does
-// (start, wait_synced until the timeout, stop) and check that the failure
-// is reported for the provider ("<mechanism>/0", serving job "faulty": the
-// CLI prints "sdscope: <provider> (job "faulty") failed: <error>") within
+// (start, wait_synced until the timeout, stop), one job per mechanism, and
+// check that each failure is reported for its provider ("<mechanism>/<n>"
+// serving job "faulty_<mechanism>": the CLI prints "sdscope: <provider>
+// (job "<job>") failed: <error>", see tests/cli/faults_targets.sh) within
 // the timeout. Watch cases keep a discoverer running: the last good targets
 // stay while the fault lasts, requests stay paced (v2.45 does not honour
 // Retry-After in SD, and neither do we: the refresh interval or the retry
@@ -58,7 +59,7 @@ std::string consul_body(int port) {
       .dump();
 }
 
-nlohmann::json node(const std::string &name, const std::string &address, int version) {
+nlohmann::json node(const std::string& name, const std::string& address, int version) {
   return {{"kind", "Node"},
           {"apiVersion", "v1"},
           {"metadata", {{"name", name}, {"resourceVersion", std::to_string(version)}}},
@@ -67,7 +68,7 @@ nlohmann::json node(const std::string &name, const std::string &address, int ver
             {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}}}}};
 }
 
-std::string node_list(int version, const std::vector<nlohmann::json> &nodes) {
+std::string node_list(int version, const std::vector<nlohmann::json>& nodes) {
   return nlohmann::json{{"kind", "NodeList"},
                         {"apiVersion", "v1"},
                         {"metadata", {{"resourceVersion", std::to_string(version)}}},
@@ -75,7 +76,7 @@ std::string node_list(int version, const std::vector<nlohmann::json> &nodes) {
       .dump();
 }
 
-std::string watch_event(const std::string &type, const nlohmann::json &object) {
+std::string watch_event(const std::string& type, const nlohmann::json& object) {
   return nlohmann::json{{"type", type}, {"object", object}}.dump();
 }
 
@@ -85,11 +86,11 @@ std::string bookmark(int version) {
       {{"kind", "Node"}, {"apiVersion", "v1"}, {"metadata", {{"resourceVersion", std::to_string(version)}}}});
 }
 
-bool is_watch(const test::FaultRequest &request) { return request.query.find("watch=true") != std::string::npos; }
+bool is_watch(const test::FaultRequest& request) { return request.query.find("watch=true") != std::string::npos; }
 
 // The node collection of a Kubernetes API: LIST and WATCH answered apart.
 test::FaultHandler nodes(test::FaultHandler list, test::FaultHandler watch) {
-  return [list, watch](const test::FaultRequest &request, test::FaultConnection &c) {
+  return [list, watch](const test::FaultRequest& request, test::FaultConnection& c) {
     (is_watch(request) ? watch : list)(request, c);
   };
 }
@@ -102,40 +103,40 @@ struct Mechanism {
   std::string address;    // the target of the good answer
   // The config block for a base URL ("http://127.0.0.1:<port>") and extra
   // fields ("tls_config: {...}" or "").
-  std::function<std::string(const std::string &base, const std::string &extra)> yaml;
-  std::function<void(FaultServer &)> serve_good;
+  std::function<std::string(const std::string& base, const std::string& extra)> yaml;
+  std::function<void(FaultServer&)> serve_good;
 };
 
-std::string host_port(const std::string &base) { return base.substr(base.find("://") + 3); }
+std::string host_port(const std::string& base) { return base.substr(base.find("://") + 3); }
 
 std::vector<Mechanism> mechanisms() {
   return {
       {"http", "/sd", "127.0.0.1:9100",
-       [](const std::string &base, const std::string &extra) {
+       [](const std::string& base, const std::string& extra) {
          return "{url: \"" + base + "/sd\", refresh_interval: 1s" + (extra.empty() ? "" : ", " + extra) + "}";
        },
-       [](FaultServer &s) { s.route("/sd", fault::ok(k_http_body)); }},
+       [](FaultServer& s) { s.route("/sd", fault::ok(k_http_body)); }},
       {"consul", "/v1/health/service/web", "127.0.0.1:9200",
-       [](const std::string &base, const std::string &extra) {
+       [](const std::string& base, const std::string& extra) {
          std::string scheme = base.substr(0, base.find("://"));
          return "{server: \"" + host_port(base) + "\", scheme: " + scheme +
                 ", datacenter: dc1, services: [web], refresh_interval: 1s" + (extra.empty() ? "" : ", " + extra) + "}";
        },
-       [](FaultServer &s) {
+       [](FaultServer& s) {
          s.route("/v1/health/service/web", fault::ok(consul_body(9200), "application/json", {{"X-Consul-Index", "7"}}));
        }},
       {"kubernetes", "/api/v1/nodes", "127.0.0.1:10250",
-       [](const std::string &base, const std::string &extra) {
+       [](const std::string& base, const std::string& extra) {
          return "{role: node, api_server: \"" + base + "\"" + (extra.empty() ? "" : ", " + extra) + "}";
        },
-       [](FaultServer &s) {
+       [](FaultServer& s) {
          s.route("/api/v1/nodes",
                  nodes(fault::ok(node_list(10, {node("n1", "127.0.0.1", 10)})), fault::watch({bookmark(10)})));
        }},
   };
 }
 
-std::unique_ptr<discovery::SdConfig> decode(const std::string &mechanism, const std::string &yaml) {
+std::unique_ptr<discovery::SdConfig> decode(const std::string& mechanism, const std::string& yaml) {
   test::SdResult sd = test::decode_sd(mechanism, yaml);
   std::string why = yaml + ": " + test::first_error(sd);
   REQUIRE_MESSAGE(sd.config, why);
@@ -149,7 +150,7 @@ struct OneShot {
 };
 
 // What `sdscope targets --timeout <timeout>` does with one job "faulty".
-OneShot run_once(const discovery::SdConfig &config, std::chrono::milliseconds timeout) {
+OneShot run_once(const discovery::SdConfig& config, std::chrono::milliseconds timeout) {
   OneShot out;
   auto start = Manager::Clock::now();
   {
@@ -168,27 +169,52 @@ OneShot run_once(const discovery::SdConfig &config, std::chrono::milliseconds ti
 constexpr std::chrono::milliseconds k_timeout = 2s;   // `targets --timeout` of the one-shot cases
 constexpr std::chrono::milliseconds k_margin = 500ms; // what stopping may add to it
 
-// Serves fault to each mechanism's requests and checks the one-shot run:
-// reported as the provider's error (containing want[mechanism]) or, where
-// want is "", still pending at the timeout; never longer than the timeout.
-void check_one_shot(const test::FaultHandler &handler, const std::map<std::string, std::string> &want) {
-  for (const Mechanism &m : mechanisms()) {
-    CAPTURE(m.name);
-    FaultServer server;
+// Serves fault to the requests of all three mechanisms, one job each
+// ("faulty_<mechanism>"), and runs them as `sdscope targets --timeout`
+// does: each provider reports its error (containing want[mechanism]) or,
+// where want is "", is still pending at the timeout; the run never takes
+// longer than the timeout (plus stopping), and no longer than a moment
+// when every fault is reported.
+void check_one_shot(const test::FaultHandler& handler, const std::map<std::string, std::string>& want) {
+  FaultServer server;
+  std::vector<std::unique_ptr<discovery::SdConfig>> configs;
+  std::vector<discovery::JobDiscovery> jobs;
+  bool all_reported = true;
+  for (const Mechanism& m : mechanisms()) {
     server.route(m.fault_path, handler);
-    std::unique_ptr<discovery::SdConfig> config = decode(m.name, m.yaml(server.url(), ""));
-    OneShot r = run_once(*config, k_timeout);
-    CHECK(r.took < k_timeout + k_margin);
-    CHECK(r.provider.name == m.name + "/0");
-    CHECK(r.provider.jobs == std::vector<std::string>{"faulty"});
-    const std::string &fragment = want.at(m.name);
+    configs.push_back(decode(m.name, m.yaml(server.url(), "")));
+    jobs.push_back({"faulty_" + m.name, {configs.back().get()}});
+    all_reported = all_reported && !want.at(m.name).empty();
+  }
+  auto start = Manager::Clock::now();
+  std::vector<discovery::ProviderStatus> providers;
+  {
+    Manager manager;
+    manager.start(jobs);
+    CHECK(manager.wait_synced(start + k_timeout) == all_reported);
+    providers = manager.providers();
+    manager.stop();
+  }
+  auto took = Manager::Clock::now() - start;
+  CHECK(took < k_timeout + k_margin);
+  if (all_reported) {
+    CHECK(took < k_timeout);
+  }
+  REQUIRE(providers.size() == 3);
+  for (const Mechanism& m : mechanisms()) {
+    CAPTURE(m.name);
+    auto p = std::find_if(providers.begin(), providers.end(), [&](const discovery::ProviderStatus& status) {
+      return status.jobs == std::vector<std::string>{"faulty_" + m.name};
+    });
+    REQUIRE(p != providers.end());
+    CHECK(p->name.starts_with(m.name + "/"));
+    const std::string& fragment = want.at(m.name);
     if (fragment.empty()) {
-      CHECK_FALSE(r.synced);
+      CHECK_FALSE(p->synced);
       continue;
     }
-    CHECK(r.synced);
-    CHECK_MESSAGE(r.provider.error.find(fragment) != std::string::npos, r.provider.error);
-    CHECK(r.took < k_timeout);
+    CHECK(p->synced);
+    CHECK_MESSAGE(p->error.find(fragment) != std::string::npos, p->error);
   }
 }
 
@@ -204,10 +230,10 @@ template <class Done> bool eventually(Done done, std::chrono::milliseconds limit
   return true;
 }
 
-std::vector<std::string> addresses(const std::vector<discovery::ProvidedGroup> &groups) {
+std::vector<std::string> addresses(const std::vector<discovery::ProvidedGroup>& groups) {
   std::vector<std::string> out;
-  for (const discovery::ProvidedGroup &g : groups) {
-    for (const model::Labels &target : g.group->targets) {
+  for (const discovery::ProvidedGroup& g : groups) {
+    for (const model::Labels& target : g.group->targets) {
       out.emplace_back(target.get("__address__"));
     }
   }
@@ -221,7 +247,7 @@ public:
   using discovery::Sink::update;
   void update(std::vector<std::shared_ptr<const model::TargetGroup>> groups) override {
     std::lock_guard lock(m_mutex);
-    for (auto &group : groups) {
+    for (auto& group : groups) {
       m_latest[group->source] = group;
     }
   }
@@ -233,8 +259,8 @@ public:
   std::vector<std::string> addresses() {
     std::lock_guard lock(m_mutex);
     std::vector<std::string> out;
-    for (const auto &[source, group] : m_latest) {
-      for (const model::Labels &target : group->targets) {
+    for (const auto& [source, group] : m_latest) {
+      for (const model::Labels& target : group->targets) {
         out.emplace_back(target.get("__address__"));
       }
     }
@@ -262,9 +288,9 @@ namespace k8s = discovery::kubernetes;
 // Short pauses: backoff 50 ms doubling to 200 ms, no jitter, LIST timeout 1 s.
 const k8s::Timing k_k8s_timing{50ms, 200ms, false, 50ms, 1s};
 
-std::unique_ptr<discovery::Discoverer> kubernetes_discoverer(const discovery::SdConfig &config) {
+std::unique_ptr<discovery::Discoverer> kubernetes_discoverer(const discovery::SdConfig& config) {
   Result<std::unique_ptr<discovery::Discoverer>> made =
-      k8s::make_discovery(dynamic_cast<const k8s::Config &>(config), k_k8s_timing);
+      k8s::make_discovery(dynamic_cast<const k8s::Config&>(config), k_k8s_timing);
   REQUIRE_MESSAGE(made, (made ? "" : made.error()));
   return std::move(*made);
 }
@@ -287,9 +313,9 @@ std::string gone_status() {
 }
 
 // The list requests among targets (no watch=true).
-std::vector<std::string> lists(const FaultServer &server) {
+std::vector<std::string> lists(const FaultServer& server) {
   std::vector<std::string> out;
-  for (const std::string &target : server.targets("/api/v1/nodes")) {
+  for (const std::string& target : server.targets("/api/v1/nodes")) {
     if (target.find("watch=true") == std::string::npos) {
       out.push_back(target);
     }
@@ -297,9 +323,9 @@ std::vector<std::string> lists(const FaultServer &server) {
   return out;
 }
 
-std::vector<std::string> watches(const FaultServer &server) {
+std::vector<std::string> watches(const FaultServer& server) {
   std::vector<std::string> out;
-  for (const std::string &target : server.targets("/api/v1/nodes")) {
+  for (const std::string& target : server.targets("/api/v1/nodes")) {
     if (target.find("watch=true") != std::string::npos) {
       out.push_back(target);
     }
@@ -335,7 +361,7 @@ TEST_SUITE("faults") {
   TEST_CASE("faults: connection refused") {
     FaultServer closed;
     closed.refuse();
-    for (const Mechanism &m : mechanisms()) {
+    for (const Mechanism& m : mechanisms()) {
       CAPTURE(m.name);
       std::unique_ptr<discovery::SdConfig> config = decode(m.name, m.yaml(closed.url(), ""));
       OneShot r = run_once(*config, k_timeout);
@@ -397,7 +423,7 @@ TEST_SUITE("faults") {
   }
 
   TEST_CASE("faults: a body announced as 1 GB is refused before it is read") {
-    for (const Mechanism &m : mechanisms()) {
+    for (const Mechanism& m : mechanisms()) {
       CAPTURE(m.name);
       FaultServer server;
       server.route(m.fault_path, fault::huge());
@@ -425,11 +451,11 @@ TEST_SUITE("faults") {
 
   TEST_CASE("faults: TLS with an untrusted or mismatched certificate, and "
             "plain HTTP on https") {
-    const test::Pki &pki = test::Pki::get();
+    const test::Pki& pki = test::Pki::get();
     FaultServer tls(pki.server_cert,
                     pki.server_key); // a certificate for localhost, not 127.0.0.1
     FaultServer plain;
-    for (const Mechanism &m : mechanisms()) {
+    for (const Mechanism& m : mechanisms()) {
       CAPTURE(m.name);
       m.serve_good(tls);
       m.serve_good(plain);
@@ -440,7 +466,7 @@ TEST_SUITE("faults") {
           {tls.url(), "tls_config: {ca_file: \"" + pki.ca + "\"}", "subject name"}, // trusted, but not for this name
           {"https://127.0.0.1:" + std::to_string(plain.port()), "", "SSL"},
       };
-      for (const Case &c : cases) {
+      for (const Case& c : cases) {
         CAPTURE(c.base);
         CAPTURE(c.extra);
         std::unique_ptr<discovery::SdConfig> config = decode(m.name, m.yaml(c.base, c.extra));
@@ -484,7 +510,7 @@ TEST_SUITE("faults") {
         {fault::redirect_loop(), "stopped after 10 redirects"},
         {fault::hang(), "context deadline exceeded"},
     };
-    for (const Fault &f : faults) {
+    for (const Fault& f : faults) {
       CAPTURE(f.want);
       server.route("/sd", f.handler);
       CHECK(eventually([&] { return manager.providers()[0].error.find(f.want) != std::string::npos; }));
@@ -521,7 +547,7 @@ TEST_SUITE("faults") {
     std::unique_ptr<discovery::SdConfig> config = decode("consul", consul.yaml(server.url(), ""));
     LatestSink sink;
     test::RunningDiscoverer running(
-        discovery::consul::make_discovery(dynamic_cast<const discovery::consul::Config &>(*config),
+        discovery::consul::make_discovery(dynamic_cast<const discovery::consul::Config&>(*config),
                                           discovery::consul::Timing{100ms, 1s}),
         sink);
     REQUIRE(eventually([&] { return sink.last_report() == ""; }));
@@ -536,7 +562,7 @@ TEST_SUITE("faults") {
         {fault::malformed(), "invalid JSON: "},
         {fault::huge(), "response body exceeds"},
     };
-    for (const Fault &f : faults) {
+    for (const Fault& f : faults) {
       CAPTURE(f.want);
       server.route("/v1/health/service/web", f.handler);
       CHECK(eventually([&] { return sink.last_report().find(f.want) != std::string::npos; }));
@@ -563,7 +589,7 @@ TEST_SUITE("faults") {
     std::unique_ptr<discovery::SdConfig> config = decode("consul", consul.yaml(server.url(), ""));
     LatestSink sink;
     test::RunningDiscoverer running(
-        discovery::consul::make_discovery(dynamic_cast<const discovery::consul::Config &>(*config),
+        discovery::consul::make_discovery(dynamic_cast<const discovery::consul::Config&>(*config),
                                           discovery::consul::Timing{100ms, 1s}),
         sink);
     REQUIRE(eventually([&] { return sink.last_report() == ""; }));
@@ -602,7 +628,7 @@ TEST_SUITE("faults") {
          "failed to list *v1.Node: Get \"" + api.server.url() +
              "/api/v1/nodes?resourceVersion=11\": context deadline exceeded"},
     };
-    for (const Fault &f : faults) {
+    for (const Fault& f : faults) {
       CAPTURE(f.want);
       api.server.route("/api/v1/nodes", f.handler);
       CHECK(eventually([&] { return api.sink.last_report().find(f.want) != std::string::npos; }));
@@ -634,7 +660,7 @@ TEST_SUITE("faults") {
     CHECK(listed[0] == "/api/v1/nodes?limit=500&resourceVersion=0");
     CHECK(listed[1] == "/api/v1/nodes?resourceVersion=11"); // after the bookmark, without
                                                             // paging
-    for (const std::string &report : api.sink.reports()) {
+    for (const std::string& report : api.sink.reports()) {
       CHECK(report == ""); // 410 is a reason to relist, not an error
     }
   }
@@ -649,7 +675,7 @@ TEST_SUITE("faults") {
     std::vector<std::string> listed = lists(api.server);
     REQUIRE(listed.size() >= 2);
     CHECK(listed[1] == "/api/v1/nodes?resourceVersion=11");
-    for (const std::string &report : api.sink.reports()) {
+    for (const std::string& report : api.sink.reports()) {
       CHECK(report == "");
     }
   }
@@ -660,7 +686,7 @@ TEST_SUITE("faults") {
     auto served = std::make_shared<std::atomic<int>>(0);
     // Watch i adds nodes 2i+2 and 2i+3 (resourceVersions 10+2i+1, 10+2i+2)
     // and ends; the fourth watch stays open.
-    test::FaultHandler watch = [served](const test::FaultRequest &request, test::FaultConnection &c) {
+    test::FaultHandler watch = [served](const test::FaultRequest& request, test::FaultConnection& c) {
       int i = (*served)++;
       if (i >= 3) {
         fault::watch({})(request, c);
@@ -687,7 +713,7 @@ TEST_SUITE("faults") {
       CAPTURE(watched[i]);
       CHECK(watched[i].find("resourceVersion=" + std::to_string(10 + 2 * i) + "&") != std::string::npos);
     }
-    for (const std::string &report : sink.reports()) {
+    for (const std::string& report : sink.reports()) {
       CHECK(report == "");
     }
   }
@@ -701,7 +727,7 @@ TEST_SUITE("faults") {
     REQUIRE(eventually([&] { return watches(api.server).size() >= watched + 3; }));
     CHECK(lists(api.server).size() == 1);
     CHECK(api.sink.addresses() == std::vector<std::string>{kubelet(1)});
-    for (const std::string &report : api.sink.reports()) {
+    for (const std::string& report : api.sink.reports()) {
       CHECK(report == "");
     }
   }
@@ -724,7 +750,7 @@ TEST_SUITE("faults") {
     CHECK(after[before].find("resourceVersion=11&") != std::string::npos); // the watch resumes
     CHECK(after[before].find("watch=true") != std::string::npos);
     CHECK(lists(api.server).size() == 1);
-    for (const std::string &report : api.sink.reports()) {
+    for (const std::string& report : api.sink.reports()) {
       CHECK(report == "");
     }
   }
