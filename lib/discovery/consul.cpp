@@ -409,6 +409,7 @@ Result<std::unique_ptr<Discoverer>> make_discovery(const Config& config, Timing 
   if (!endpoint) {
     return fail(endpoint.error());
   }
+  endpoint->request_timeout = timing.request_timeout;
   return std::unique_ptr<Discoverer>(
       std::make_unique<Discovery>(config, std::move(http_config), std::move(*endpoint), std::move(*client), timing));
 }

@@ -70,6 +70,7 @@ bool is_blank(std::string_view s);
 // them (for tests only: nothing in the config file sets them).
 struct Timing {
   std::chrono::milliseconds retry_interval{15000}; // after a failed request
+  std::chrono::milliseconds request_timeout{135000}; // of one (blocking) request
 };
 
 // The discoverer of config with the given pauses; fails as Prometheus's

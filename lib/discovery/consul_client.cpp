@@ -20,8 +20,6 @@ namespace sdscope::discovery::consul {
 
 namespace {
 
-constexpr std::chrono::milliseconds k_request_timeout{135000}; // watchTimeout + 15 s
-
 bool is_unreserved(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
          c == '.' || c == '~';
@@ -125,7 +123,7 @@ Result<Answer> call(net::HttpClient& client, const Endpoint& e, const std::strin
   if (!e.token.empty()) {
     headers.emplace_back("X-Consul-Token", e.token);
   }
-  Result<net::HttpResponse> response = client.get(url, headers, k_request_timeout, std::move(stop));
+  Result<net::HttpResponse> response = client.get(url, headers, e.request_timeout, std::move(stop));
   if (!response) {
     return fail(response.error());
   }

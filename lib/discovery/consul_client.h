@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <stop_token>
 #include <string>
@@ -21,6 +22,9 @@ struct Endpoint {
   std::string namespace_;
   std::string partition;
   std::string token;
+  // One request's limit: watchTimeout (the 2 min wait) + 15 s, as
+  // Prometheus sets its client's Timeout; shorter only in tests.
+  std::chrono::milliseconds request_timeout{135000};
 };
 
 // The endpoint of config, with the CONSUL_NAMESPACE, CONSUL_PARTITION and
@@ -37,7 +41,7 @@ struct Answer {
 };
 
 // One consul API call: GET <path> with params and the endpoint's common
-// parameters and token, as a blocking query may take (2m15s at most).
+// parameters and token, as a blocking query may take (request_timeout at most).
 // Fails on a transport error or any status but 200.
 Result<Answer> call(net::HttpClient& client, const Endpoint& e, const std::string& path, Params params,
                     std::stop_token stop);

@@ -328,7 +328,7 @@ public:
     }
     Result<net::HttpResponse> response = (*client)->get(
         m_base + "/version", {{"Accept", std::string(k_accept)}, {"User-Agent", std::string(k_user_agent)}},
-        std::chrono::milliseconds{0}, stop);
+        m_timing.list_timeout, stop);
     if (!response) {
       return fail(response.error());
     }

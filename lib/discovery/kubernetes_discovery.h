@@ -21,6 +21,11 @@ struct Timing {
   bool jitter = true;
   // Between failed GET /version probes (roles ingress and endpointslice).
   std::chrono::milliseconds probe_retry{10000};
+  // The longest a LIST (or /version) request may take. client-go sets none
+  // and relies on the API server's own limit (--request-timeout, 1 min by
+  // default); without one, a server that never answers would hold the
+  // informer for ever, even after it recovers.
+  std::chrono::milliseconds list_timeout{120000};
 };
 
 // A discoverer for config, or why sdscope cannot run one (a role it does

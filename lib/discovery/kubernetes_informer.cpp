@@ -11,12 +11,15 @@
 // closes normally is reopened from the last resourceVersion; one that fails
 // (410 Gone included) leads, after backoff, to a relist from that version,
 // and a relist refused with 410 to a consistent list (no resourceVersion).
+// A watch refused (connection refused or HTTP 429) is retried after backoff
+// without a relist.
 // A relist replaces the informer's store, reporting vanished keys too. Like
 // Prometheus, every namespace gets its own informer and its
 // own store (duplicated names are not merged).
 //
 // Deviations: objects are requested as JSON (client-go asks for protobuf,
-// which sdscope cannot decode), and every informer has its own connection.
+// which sdscope cannot decode), every informer has its own connection, and
+// a LIST gives up after Timing::list_timeout (client-go waits for ever).
 #include "discovery/kubernetes_informer.h"
 
 #include <cctype>
@@ -29,6 +32,9 @@ namespace sdscope::discovery::kubernetes {
 namespace {
 
 constexpr std::chrono::seconds k_short_watch{1};
+// A watch event longer than this ends the watch (the body of a list has
+// the HTTP client's limit; a stream's events are split here).
+constexpr size_t k_max_event_bytes = size_t{512} << 20;
 
 // url.Values.Encode: keys sorted (the map keeps them so), "" values dropped
 // here because client-go leaves empty selectors out.
@@ -104,7 +110,8 @@ std::vector<std::string> ObjectStore::replace(std::map<std::string, Object> obje
   return keys;
 }
 
-tl::expected<std::vector<std::string>, Informer::ListError> Informer::list(std::stop_token stop, ListMode mode) {
+tl::expected<std::vector<std::string>, Informer::ListError> Informer::list(std::stop_token stop, ListMode mode,
+                                                                         std::chrono::milliseconds timeout) {
   std::map<std::string, ObjectStore::Object> fresh;
   std::string continue_token;
   std::string version;
@@ -124,7 +131,7 @@ tl::expected<std::vector<std::string>, Informer::ListError> Informer::list(std::
     std::string url = m_url + encode_query(params);
     Result<net::HttpResponse> response =
         m_client->get(url, {{"Accept", std::string(k_accept)}, {"User-Agent", std::string(k_user_agent)}},
-                      std::chrono::milliseconds{0}, stop);
+                      timeout, stop);
     if (!response) {
       return tl::unexpected(ListError{response.error()});
     }
@@ -202,6 +209,11 @@ Informer::WatchEnd Informer::watch(std::stop_token stop, std::string& error) {
   size_t events = 0;
   std::string pending;
   auto on_data = [&](std::string_view chunk) {
+    if (pending.size() + chunk.size() > k_max_event_bytes) {
+      end = WatchEnd::failed;
+      error = "watch event exceeds " + std::to_string(k_max_event_bytes) + " bytes";
+      return false;
+    }
     pending.append(chunk);
     size_t newline = 0;
     while ((newline = pending.find('\n')) != std::string::npos) {
@@ -230,7 +242,8 @@ Informer::WatchEnd Informer::watch(std::stop_token stop, std::string& error) {
   }
   if (response->status != 200) {
     error = status_message(*response);
-    return response->status == 410 ? WatchEnd::gone : WatchEnd::failed;
+    // client-go retries a throttled watch (429) as it does a refused one.
+    return response->status == 410 ? WatchEnd::gone : response->status == 429 ? WatchEnd::refused : WatchEnd::failed;
   }
   if (end == WatchEnd::closed && !pending.empty() && pending.find_first_not_of(" \t\r") != std::string::npos) {
     ++events;
@@ -257,7 +270,7 @@ void Informer::run(std::stop_token stop, const Timing& timing) {
   std::string list_failure = "failed to list " + m_go_type + ": ";
   ListMode mode = ListMode::initial;
   while (!stop.stop_requested()) {
-    tl::expected<std::vector<std::string>, ListError> listed = list(stop, mode);
+    tl::expected<std::vector<std::string>, ListError> listed = list(stop, mode, timing.list_timeout);
     if (stop.stop_requested()) {
       return;
     }

@@ -115,7 +115,8 @@ private:
   };
 
   // The changed keys of a list that went through.
-  tl::expected<std::vector<std::string>, ListError> list(std::stop_token stop, ListMode mode);
+  tl::expected<std::vector<std::string>, ListError> list(std::stop_token stop, ListMode mode,
+                                                          std::chrono::milliseconds timeout);
   WatchEnd watch(std::stop_token stop, std::string& error);
   bool handle_event(const nlohmann::json& event, WatchEnd& end, std::string& error);
   // handle_event for one line of the stream; a field of an unexpected type

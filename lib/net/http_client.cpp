@@ -14,7 +14,12 @@
 //   requests; auth headers go along, as Prometheus's round trippers add them
 //   to every hop;
 // - no Accept-Encoding (Prometheus disables compression), unless a caller
-//   sends "Accept-Encoding: gzip" itself: then a gzip body is decoded.
+//   sends "Accept-Encoding: gzip" itself: then a gzip body is decoded;
+// - a refused connection fails with Go's "dial tcp <host:port>: connect:
+//   connection refused"; other transport errors keep curl's wording;
+// - a kept body larger than k_max_body_bytes fails the request (Prometheus
+//   reads SD bodies without a limit); an announced Content-Length past it
+//   fails before any of the body is read.
 // One easy handle and one multi handle per client keep connections alive;
 // the multi handle lets a stop request wake a waiting transfer at once.
 
@@ -48,6 +53,10 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds k_oauth2_expiry_delta{10};
 // Go's http.Client gives up when the 10th response is still a redirect.
 constexpr long k_max_redirects_followed = 9;
+// The largest response body kept in memory (512 MiB, counted after gzip
+// decoding). No SD API answer comes near it, and parsing a JSON body takes
+// several times its size in memory, so a larger body is a fault, not data.
+constexpr size_t k_max_body_bytes = size_t{512} << 20;
 
 void init_curl_once() {
   static std::once_flag once;
@@ -374,6 +383,7 @@ struct Received {
   // Set for stream(): receives 2xx bodies; its false ends the transfer.
   const std::function<bool(std::string_view)>* on_data = nullptr;
   bool consumer_stopped = false;
+  bool too_large = false; // the kept body would pass k_max_body_bytes
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -384,6 +394,10 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
       return 0; // curl ends the transfer with CURLE_WRITE_ERROR
     }
     return size * count;
+  }
+  if (received->body.size() + size * count > k_max_body_bytes) {
+    received->too_large = true;
+    return 0; // curl ends the transfer with CURLE_WRITE_ERROR
   }
   received->body.append(data, size * count);
   return size * count;
@@ -754,6 +768,11 @@ struct HttpClient::Impl {
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &received);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, &received);
+    // Refuses an announced Content-Length past the limit up front (not for
+    // HEAD, whose length describes a body never sent); on_body checks what
+    // actually arrives (chunked or lying servers).
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(request.method == std::string_view("HEAD") ? 0 : k_max_body_bytes));
     curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     // A PUT is a POST renamed; the handle is reused, so every request sets it.
     curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method == std::string_view("PUT") ? "PUT" : nullptr);
@@ -857,6 +876,16 @@ struct HttpClient::Impl {
     }
     if (result == CURLE_WRITE_ERROR && received.consumer_stopped) {
       result = CURLE_OK;
+    }
+    if ((result == CURLE_WRITE_ERROR && received.too_large) || result == CURLE_FILESIZE_EXCEEDED) {
+      return failure("response body exceeds " + std::to_string(k_max_body_bytes) + " bytes");
+    }
+    if (result == CURLE_COULDNT_CONNECT && proxy.url.empty()) {
+      long os_errno = 0;
+      curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+      if (os_errno == ECONNREFUSED) { // Go's wording, which callers (kubernetes watches) look for
+        return failure("dial tcp " + url.host + ":" + url.port + ": connect: connection refused");
+      }
     }
     if (result == CURLE_TOO_MANY_REDIRECTS) {
       return failure("stopped after 10 redirects");
