@@ -8,6 +8,10 @@
 #       FILES JSON file_sd files DIR/sd/t-NNNN.json holding TARGETS targets in
 #       total, and DIR/prometheus.yml with one job "bench" reading sd/*.json
 #       and the same relabel chain.
+#   gen_targets_config.sh http_sd TARGETS GROUPS DIR URL
+#       DIR/sd.json, an http_sd response holding TARGETS targets in GROUPS
+#       groups, and DIR/prometheus.yml with one job "bench" reading URL
+#       (where DIR/sd.json is to be served) and the same relabel chain.
 set -eu
 relabel_chain() {
   cat <<'YAML'
@@ -75,5 +79,24 @@ file_sd)
   { printf 'global:\n  scrape_interval: 30s\nscrape_configs:\n  - job_name: bench\n    file_sd_configs:\n      - files: ["sd/*.json"]\n'
     relabel_chain; } > "$dir/prometheus.yml"
   ;;
-*) echo "usage: $0 static [TARGETS GROUPS] | file_sd TARGETS FILES DIR" >&2; exit 2 ;;
+http_sd)
+  n=${2:-50000} groups=${3:-500} dir=${4:?directory} url=${5:?URL}
+  mkdir -p "$dir"
+  awk -v n="$n" -v g="$groups" 'BEGIN {
+    per = int((n + g - 1) / g); t = 0
+    printf "["
+    for (i = 0; i < g && t < n; i++) {
+      printf "%s\n{\"targets\": [", (i ? "," : "")
+      for (k = 0; k < per && t < n; k++) {
+        printf "%s\"127.%d.%d.%d:%d\"", (k ? ", " : ""), int(t / 62500) % 250, int(t / 250) % 250, t % 250 + 1, 9100 + t % 7
+        t++
+      }
+      printf "], \"labels\": {\"grp_index\": \"%d\", \"env\": \"%s\"}}", i, (i % 3 ? "prod" : "staging")
+    }
+    print "\n]"
+  }' > "$dir/sd.json"
+  { printf 'global:\n  scrape_interval: 30s\nscrape_configs:\n  - job_name: bench\n    http_sd_configs:\n      - url: %s\n' "$url"
+    relabel_chain; } > "$dir/prometheus.yml"
+  ;;
+*) echo "usage: $0 static [TARGETS GROUPS] | file_sd TARGETS FILES DIR | http_sd TARGETS GROUPS DIR URL" >&2; exit 2 ;;
 esac
