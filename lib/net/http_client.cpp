@@ -884,7 +884,7 @@ struct HttpClient::Impl {
       long os_errno = 0;
       curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
       if (os_errno == ECONNREFUSED) { // Go's wording, which callers (kubernetes watches) look for
-        return failure("dial tcp " + url.host + ":" + url.port + ": connect: connection refused");
+        return failure("dial tcp " + util::join_host_port(url.host, url.port) + ": connect: connection refused");
       }
     }
     if (result == CURLE_TOO_MANY_REDIRECTS) {
