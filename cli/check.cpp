@@ -46,7 +46,8 @@ int CheckCommand::run() {
       exit_code = 2;
       continue;
     }
-    output::CheckedFile file{path, result.diagnostics.sorted(), config::job_count(*result.config)};
+    output::CheckedFile file{path, result.diagnostics.sorted(), config::job_count(*result.config),
+                             result.diagnostics.secrets()};
     size_t errors = result.diagnostics.error_count();
     if (errors > 0) {
       exit_code = std::max(exit_code, 1);

@@ -96,7 +96,7 @@ tl::expected<config::Config, ConfigErrors> try_load_config(const std::string& pa
     }
   }
   std::ostringstream text;
-  output::write_diagnostics(text, {{path, errors, 0}}, output::DiagnosticFormat::text, color);
+  output::write_diagnostics(text, {{path, errors, 0, diagnostics.secrets()}}, output::DiagnosticFormat::text, color);
   const yaml::Diagnostic& first = errors.front();
   std::string summary = fmt::format("{}:{}:{}: {}", first.file, first.mark.line, first.mark.column, first.message);
   if (errors.size() > 1) {

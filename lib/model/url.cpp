@@ -167,4 +167,23 @@ std::string parse_url(std::string_view text, Url& out) {
   return "";
 }
 
+std::string format_text(const Url& u) {
+  if (!u.has_user) {
+    return u.text;
+  }
+  // The userinfo is what precedes the last '@' of the authority.
+  size_t authority = u.text.find("//");
+  if (authority == std::string::npos) {
+    return u.text;
+  }
+  authority += 2;
+  size_t authority_end = u.text.find_first_of("/?#", authority);
+  size_t at = u.text.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end - 1);
+  size_t colon = u.text.find(':', authority);
+  if (at == std::string::npos || at < authority || colon == std::string::npos || colon > at) {
+    return u.text;
+  }
+  return u.text.substr(0, colon + 1) + "xxxxx" + u.text.substr(at);
+}
+
 } // namespace sdscope::model

@@ -27,6 +27,8 @@ std::string parse_url(std::string_view text, Url& out);
 
 // config.URL fields go through url.Parse when decoded.
 inline std::string parse_text(std::string_view text, Url& out) { return parse_url(text, out); }
-inline std::string format_text(const Url& u) { return u.text; }
+// As written, but a password in it printed as "xxxxx" (config.URL marshals
+// itself with url.URL.Redacted, so --print never shows it).
+std::string format_text(const Url& u);
 
 } // namespace sdscope::model

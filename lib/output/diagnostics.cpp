@@ -26,6 +26,29 @@ std::string source_line(const std::string& file, uint32_t n) {
   return n >= 1 && n <= it->second.size() ? it->second[n - 1] : "";
 }
 
+// Replaces every line of every secret value in line with "<secret>" (a
+// config quoted in a CI log must not show its passwords) and moves the
+// caret column to where the same character is after the replacement.
+void hide_secrets(std::string& line, size_t& caret, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    for (const std::string& piece : util::split(secret, '\n')) {
+      std::string text = util::trim_space(piece);
+      if (text.empty()) {
+        continue;
+      }
+      constexpr std::string_view k_mask = "<secret>";
+      for (size_t at = line.find(text); at != std::string::npos; at = line.find(text, at + k_mask.size())) {
+        line.replace(at, text.size(), k_mask);
+        if (caret >= at + text.size()) {
+          caret = caret + k_mask.size() - text.size();
+        } else if (caret > at) {
+          caret = at;
+        }
+      }
+    }
+  }
+}
+
 std::string location(const yaml::Diagnostic& d) {
   return d.mark.line == 0 ? d.file : fmt::format("{}:{}:{}", d.file, d.mark.line, d.mark.column);
 }
@@ -44,7 +67,9 @@ void write_text(std::ostream& out, const CheckedFile& f, bool color) {
         << reset << d.message << '\n';
     std::string line = source_line(d.file, d.mark.line);
     if (!line.empty()) {
-      std::string caret(d.mark.column > 0 ? d.mark.column - 1 : 0, ' ');
+      size_t caret_column = d.mark.column > 0 ? d.mark.column - 1 : 0;
+      hide_secrets(line, caret_column, f.secrets);
+      std::string caret(caret_column, ' ');
       for (size_t i = 0; i < caret.size() && i < line.size(); ++i) {
         if (line[i] == '\t') {
           caret[i] = '\t';

@@ -14,6 +14,7 @@ struct CheckedFile {
   std::string path;
   std::vector<yaml::Diagnostic> diagnostics; // sorted: errors first, in Prometheus's order
   size_t jobs = 0;
+  std::vector<std::string> secrets; // values hidden in quoted source lines
 };
 
 // Writes the diagnostics of every checked file in the chosen format:

@@ -292,6 +292,9 @@ template <class T> uint32_t Decoder::decode_ahead(Node n) {
   Decoder decoder(held, m_file);
   auto value = std::make_shared<T>();
   decoder.decode(n, *value);
+  for (const std::string& secret : held.secrets()) {
+    m_diagnostics.add_secret(secret);
+  }
   m_taken.push_back({std::move(value), held.items(), decoder.m_type_errors});
   return static_cast<uint32_t>(m_taken.size() - 1);
 }
@@ -415,6 +418,7 @@ template <class T> void Decoder::decode_scalar(Node n, T& out) {
     out = scalar_string(n);
   } else if constexpr (std::is_same_v<T, Secret>) {
     out.value = scalar_string(n);
+    m_diagnostics.add_secret(out.value);
   } else if constexpr (std::is_same_v<T, bool>) {
     if (n.tag() != Tag::bool_) {
       type_error(n, "bool");

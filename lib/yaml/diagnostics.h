@@ -45,8 +45,18 @@ public:
   // Errors first, in Stage order (stable within a stage), then warnings.
   std::vector<Diagnostic> sorted() const;
 
+  // The values of the Secret fields decoded so far, so that the source
+  // lines quoted beside diagnostics can hide them.
+  void add_secret(const std::string& value) {
+    if (!value.empty()) {
+      m_secrets.push_back(value);
+    }
+  }
+  const std::vector<std::string>& secrets() const { return m_secrets; }
+
 private:
   std::vector<Diagnostic> m_items;
+  std::vector<std::string> m_secrets;
 };
 
 } // namespace sdscope::yaml

@@ -114,6 +114,17 @@ TEST_SUITE("model") {
     CHECK(u.opaque == "b/c");
   }
 
+  TEST_CASE("URLs print with their password redacted, as config.URL marshals") {
+    model::Url u;
+    auto printed = [&](std::string_view text) {
+      REQUIRE(model::parse_url(text, u).empty());
+      return model::format_text(u);
+    };
+    CHECK(printed("http://u:pw@127.0.0.1:9/p?q=a@b") == "http://u:xxxxx@127.0.0.1:9/p?q=a@b");
+    CHECK(printed("http://u@127.0.0.1/") == "http://u@127.0.0.1/");
+    CHECK(printed("http://127.0.0.1:9/a:b@c") == "http://127.0.0.1:9/a:b@c");
+  }
+
   TEST_CASE("go_quote matches Go's %q") {
     CHECK(util::go_quote("a\"b") == "\"a\\\"b\"");
     CHECK(util::go_quote("\xff") == "\"\\xff\"");
