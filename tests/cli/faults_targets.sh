@@ -4,11 +4,7 @@
 # never answers costs no more than --timeout. The whole fault matrix, for
 # http_sd, consul_sd and kubernetes_sd, is in tests/unit/faults_test.cpp.
 . "$(dirname "$0")/lib.sh"
-[ -n "$PYTHON" ] || { echo "SKIP: python3 missing"; exit 77; }
-
-"$PYTHON" "$HERE/watch_fixture.py" "$SCRATCH" &
-fixture=$!
-trap 'kill $fixture 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+start_watch_fixture
 for _ in $(seq 200); do [ -s port.txt ] && break; sleep 0.05; done
 port=$(cat port.txt)
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

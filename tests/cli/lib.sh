@@ -30,6 +30,16 @@ expect_out() { grep -qF -- "$1" out.txt || fail "stdout lacks: $1"; }
 expect_err() { grep -qF -- "$1" err.txt || fail "stderr lacks: $1"; }
 expect_no() { ! grep -qF -- "$1" out.txt err.txt || fail "output contains: $1"; }
 
+# start_watch_fixture: serves $SCRATCH with watch_fixture.py (the loopback
+# http_sd fixture; it writes its port to port.txt) until the scenario exits;
+# skips the scenario when python3 is missing.
+start_watch_fixture() {
+  [ -n "$PYTHON" ] || { echo "SKIP: python3 missing"; exit 77; }
+  "$PYTHON" "$HERE/watch_fixture.py" "$SCRATCH" &
+  WATCH_FIXTURE=$!
+  trap 'kill $WATCH_FIXTURE 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+}
+
 finish() {
   [ "$FAILURES" -eq 0 ] && echo "ok"
   exit $((FAILURES > 0))

@@ -3,11 +3,7 @@
 # an http_sd fixture (python3 on a loopback port) whose answer changes; each
 # change is one JSON line, written once the throttled update goes out.
 . "$(dirname "$0")/lib.sh"
-[ -n "$PYTHON" ] || { echo "SKIP: python3 missing"; exit 77; }
-
-"$PYTHON" "$HERE/watch_fixture.py" "$SCRATCH" &
-fixture=$!
-trap 'kill $fixture 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+start_watch_fixture
 
 "$PYTHON" - "$SDSCOPE" "$SCRATCH" "$HERE" <<'PY' || FAILURES=1
 import json, os, signal, sys, time

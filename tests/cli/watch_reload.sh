@@ -4,11 +4,7 @@
 # new request from it), a changed one is restarted, an invalid config is
 # reported and the old one keeps running.
 . "$(dirname "$0")/lib.sh"
-[ -n "$PYTHON" ] || { echo "SKIP: python3 missing"; exit 77; }
-
-"$PYTHON" "$HERE/watch_fixture.py" "$SCRATCH" &
-fixture=$!
-trap 'kill $fixture 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+start_watch_fixture
 
 "$PYTHON" - "$SDSCOPE" "$SCRATCH" "$HERE" <<'PY' || FAILURES=1
 import json, os, signal, sys, time
