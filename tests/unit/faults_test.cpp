@@ -539,18 +539,31 @@ TEST_SUITE("faults") {
     manager.stop();
   }
 
+  // consul_sd running against a FaultServer that gives the good answer, with
+  // short pauses (100ms retry, 1s refresh), once its first result is in.
+  struct RunningConsul {
+    FaultServer server;
+    LatestSink sink;
+    std::unique_ptr<discovery::SdConfig> config;
+    std::unique_ptr<test::RunningDiscoverer> running;
+
+    RunningConsul() {
+      Mechanism consul = mechanisms()[1];
+      consul.serve_good(server);
+      config = decode("consul", consul.yaml(server.url(), ""));
+      running = std::make_unique<test::RunningDiscoverer>(
+          discovery::consul::make_discovery(dynamic_cast<const discovery::consul::Config&>(*config),
+                                            discovery::consul::Timing{100ms, 1s}),
+          sink);
+      REQUIRE(eventually([&] { return sink.last_report() == ""; }));
+    }
+  };
+
   TEST_CASE("faults: consul_sd in watch keeps its targets through faults, "
             "paced, and recovers") {
-    FaultServer server;
-    Mechanism consul = mechanisms()[1];
-    consul.serve_good(server);
-    std::unique_ptr<discovery::SdConfig> config = decode("consul", consul.yaml(server.url(), ""));
-    LatestSink sink;
-    test::RunningDiscoverer running(
-        discovery::consul::make_discovery(dynamic_cast<const discovery::consul::Config&>(*config),
-                                          discovery::consul::Timing{100ms, 1s}),
-        sink);
-    REQUIRE(eventually([&] { return sink.last_report() == ""; }));
+    RunningConsul consul;
+    FaultServer& server = consul.server;
+    LatestSink& sink = consul.sink;
     REQUIRE(sink.addresses() == std::vector<std::string>{"127.0.0.1:9200"});
 
     struct Fault {
@@ -583,16 +596,9 @@ TEST_SUITE("faults") {
 
   TEST_CASE("faults: a consul blocking query that never returns is cut at its "
             "timeout and retried") {
-    FaultServer server;
-    Mechanism consul = mechanisms()[1];
-    consul.serve_good(server);
-    std::unique_ptr<discovery::SdConfig> config = decode("consul", consul.yaml(server.url(), ""));
-    LatestSink sink;
-    test::RunningDiscoverer running(
-        discovery::consul::make_discovery(dynamic_cast<const discovery::consul::Config&>(*config),
-                                          discovery::consul::Timing{100ms, 1s}),
-        sink);
-    REQUIRE(eventually([&] { return sink.last_report() == ""; }));
+    RunningConsul consul;
+    FaultServer& server = consul.server;
+    LatestSink& sink = consul.sink;
     server.route("/v1/health/service/web", fault::hang());
     size_t before = server.requests("/v1/health/service/web");
     auto hang_start = std::chrono::steady_clock::now();
