@@ -79,6 +79,56 @@ std::string status_message(const net::HttpResponse& response) {
   return "the server responded with HTTP " + response.status_line();
 }
 
+Result<ListPage> parse_list_page(std::string_view body) {
+  try {
+    nlohmann::json list = nlohmann::json::parse(body, nullptr, false);
+    if (!list.is_object() || (list.contains("items") && !list["items"].is_array() && !list["items"].is_null())) {
+      return tl::unexpected(std::string("cannot decode the list response: not a list object"));
+    }
+    ListPage page;
+    if (list.contains("items") && list["items"].is_array()) {
+      for (nlohmann::json& item : list["items"]) {
+        std::string key = object_key(item); // before the move below
+        page.objects.emplace_back(std::move(key), std::make_shared<const nlohmann::json>(std::move(item)));
+      }
+    }
+    const nlohmann::json& metadata = list.value("metadata", nlohmann::json::object());
+    page.continue_token = metadata.is_object() ? metadata.value("continue", "") : "";
+    page.version = metadata.is_object() ? metadata.value("resourceVersion", "") : "";
+    return page;
+  } catch (const nlohmann::json::exception& e) {
+    return tl::unexpected(std::string("cannot decode the list response: ") + e.what());
+  }
+}
+
+Result<WatchEvent> parse_watch_event(std::string_view line) {
+  try {
+    nlohmann::json parsed = nlohmann::json::parse(line, nullptr, false);
+    WatchEvent event;
+    event.type = parsed.is_object() ? parsed.value("type", "") : "";
+    if (parsed.is_object() && parsed.contains("object")) {
+      event.object = std::move(parsed["object"]);
+    }
+    const nlohmann::json& object = event.object;
+    if (event.type == "ERROR") {
+      event.gone = object.is_object() && object.value("code", 0) == 410;
+      event.message = object.is_object() ? object.value("message", "watch error") : "watch error";
+      return event;
+    }
+    if (!object.is_object() ||
+        (event.type != "ADDED" && event.type != "MODIFIED" && event.type != "DELETED" && event.type != "BOOKMARK")) {
+      return tl::unexpected("cannot decode watch event of type " + util::go_quote(event.type));
+    }
+    event.version = resource_version(object);
+    if (event.type != "BOOKMARK") {
+      event.key = object_key(object);
+    }
+    return event;
+  } catch (const nlohmann::json::exception& e) {
+    return tl::unexpected(std::string("cannot decode watch event: ") + e.what());
+  }
+}
+
 ObjectStore::Object ObjectStore::get(const std::string& key) const {
   std::lock_guard lock(m_mutex);
   auto it = m_objects.find(key);
@@ -142,56 +192,45 @@ tl::expected<std::vector<std::string>, Informer::ListError> Informer::list(std::
       return tl::unexpected(ListError{"cannot decode a response of content type " +
                                       util::go_quote(response->content_type) + " (sdscope reads only JSON)"});
     }
-    try {
-      nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
-      if (!body.is_object() || (body.contains("items") && !body["items"].is_array() && !body["items"].is_null())) {
-        return tl::unexpected(ListError{"cannot decode the list response: not a list object"});
-      }
-      if (body.contains("items") && body["items"].is_array()) {
-        for (nlohmann::json& item : body["items"]) {
-          std::string key = object_key(item); // before the move below
-          fresh[key] = std::make_shared<const nlohmann::json>(std::move(item));
-        }
-      }
-      const nlohmann::json& metadata = body.value("metadata", nlohmann::json::object());
-      continue_token = metadata.is_object() ? metadata.value("continue", "") : "";
-      version = metadata.is_object() ? metadata.value("resourceVersion", "") : "";
-    } catch (const nlohmann::json::exception& e) {
-      return tl::unexpected(ListError{std::string("cannot decode the list response: ") + e.what()});
+    Result<ListPage> page = parse_list_page(response->body);
+    if (!page) {
+      return tl::unexpected(ListError{page.error()});
     }
+    for (auto& [key, object] : page->objects) {
+      fresh[key] = std::move(object);
+    }
+    continue_token = std::move(page->continue_token);
+    version = std::move(page->version);
   } while (!continue_token.empty() && !stop.stop_requested());
 
   m_version = version;
   return m_store.replace(std::move(fresh));
 }
 
-bool Informer::handle_event(const nlohmann::json& event, WatchEnd& end, std::string& error) {
-  std::string type = event.is_object() ? event.value("type", "") : "";
-  const nlohmann::json& object = event.is_object() ? event.value("object", nlohmann::json()) : nlohmann::json();
-  if (type == "ERROR") {
-    bool gone = object.is_object() && object.value("code", 0) == 410;
-    end = gone ? WatchEnd::gone : WatchEnd::failed;
-    error = object.is_object() ? object.value("message", "watch error") : "watch error";
-    return false;
-  }
-  if (!object.is_object() || (type != "ADDED" && type != "MODIFIED" && type != "DELETED" && type != "BOOKMARK")) {
+bool Informer::handle_event(const std::string& line, WatchEnd& end, std::string& error) {
+  Result<WatchEvent> event = parse_watch_event(line);
+  if (!event) {
     end = WatchEnd::failed;
-    error = "cannot decode watch event of type " + util::go_quote(type);
+    error = event.error();
     return false;
   }
-  if (std::string version = resource_version(object); !version.empty()) {
-    m_version = version;
+  if (event->type == "ERROR") {
+    end = event->gone ? WatchEnd::gone : WatchEnd::failed;
+    error = event->message;
+    return false;
   }
-  if (type == "BOOKMARK") {
+  if (!event->version.empty()) {
+    m_version = event->version;
+  }
+  if (event->type == "BOOKMARK") {
     return true;
   }
-  std::string key = object_key(object);
-  if (type == "DELETED") {
-    m_store.erase(key);
+  if (event->type == "DELETED") {
+    m_store.erase(event->key);
   } else {
-    m_store.put(key, std::make_shared<const nlohmann::json>(object));
+    m_store.put(event->key, std::make_shared<const nlohmann::json>(std::move(event->object)));
   }
-  m_owner.changed(m_index, {key});
+  m_owner.changed(m_index, {event->key});
   return true;
 }
 
@@ -223,7 +262,7 @@ Informer::WatchEnd Informer::watch(std::stop_token stop, std::string& error) {
         continue;
       }
       ++events;
-      if (!handle_event_safely(line, end, error)) {
+      if (!handle_event(line, end, error)) {
         return false;
       }
     }
@@ -247,7 +286,7 @@ Informer::WatchEnd Informer::watch(std::stop_token stop, std::string& error) {
   }
   if (end == WatchEnd::closed && !pending.empty() && pending.find_first_not_of(" \t\r") != std::string::npos) {
     ++events;
-    handle_event_safely(pending, end, error);
+    handle_event(pending, end, error);
   }
   if (end == WatchEnd::closed && events == 0 && std::chrono::steady_clock::now() - start < k_short_watch) {
     error = "very short watch: unexpected watch close - watch lasted less than a second and no items received";

@@ -12,6 +12,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@
 #include "discovery/kubernetes_discovery.h"
 #include "model/labels.h"
 #include "net/http_client.h"
+#include "util/result.h"
 
 namespace sdscope::discovery::kubernetes {
 
@@ -84,6 +86,29 @@ public:
 // The message of a Status body, else the status line.
 std::string status_message(const net::HttpResponse& response);
 
+// One page of a LIST response: its objects by key, in the order listed,
+// and the list metadata's continue token and resourceVersion. A field of
+// an unexpected type is an error, not an exception.
+struct ListPage {
+  std::vector<std::pair<std::string, ObjectStore::Object>> objects;
+  std::string continue_token;
+  std::string version;
+};
+Result<ListPage> parse_list_page(std::string_view body);
+
+// One line of a watch stream. An ERROR event is returned as such (gone when
+// its Status has code 410); other types need an object and get its key
+// (except BOOKMARK) and resourceVersion.
+struct WatchEvent {
+  std::string type;
+  nlohmann::json object;
+  std::string key;
+  std::string version;
+  bool gone = false;
+  std::string message;
+};
+Result<WatchEvent> parse_watch_event(std::string_view line);
+
 // One informer: a collection in one namespace (or all), its store, and the
 // LIST/WATCH loop that keeps the store current.
 class Informer {
@@ -118,18 +143,9 @@ private:
   tl::expected<std::vector<std::string>, ListError> list(std::stop_token stop, ListMode mode,
                                                           std::chrono::milliseconds timeout);
   WatchEnd watch(std::stop_token stop, std::string& error);
-  bool handle_event(const nlohmann::json& event, WatchEnd& end, std::string& error);
-  // handle_event for one line of the stream; a field of an unexpected type
-  // ends the watch with an error instead of throwing.
-  bool handle_event_safely(const std::string& line, WatchEnd& end, std::string& error) {
-    try {
-      return handle_event(nlohmann::json::parse(line, nullptr, false), end, error);
-    } catch (const nlohmann::json::exception& e) {
-      end = WatchEnd::failed;
-      error = std::string("cannot decode watch event: ") + e.what();
-      return false;
-    }
-  }
+  // Applies one line of the stream to the store; false (with end and error
+  // set) when the event ends the watch.
+  bool handle_event(const std::string& line, WatchEnd& end, std::string& error);
   InformerEvents& m_owner;
   size_t m_index;
   const Resource& m_resource;

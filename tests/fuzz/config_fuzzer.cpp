@@ -9,7 +9,6 @@
 #include <yaml-cpp/emitter.h>
 
 #include "config/config.h"
-#include "discovery/target_groups.h"
 #include "yaml/visit.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -32,8 +31,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
        sdscope::config::job_count(consumed) != sdscope::config::job_count(config))) {
     std::abort();
   }
-  // The same bytes as a file_sd / http_sd target group file.
-  (void)sdscope::discovery::parse_groups_json(text);
-  sdscope::discovery::parse_groups_yaml(text, "fuzz.yml", diagnostics);
   return 0;
 }
