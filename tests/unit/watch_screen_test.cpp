@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 
@@ -141,6 +142,9 @@ TEST_SUITE("watch screen") {
     pid_t child = fork();
     REQUIRE(child >= 0);
     if (child == 0) {
+      // As in sdscope itself, the signal's action before the screen is the
+      // default one (not doctest's crash reporter, which the fork inherits).
+      signal(SIGTERM, SIG_DFL);
       cli::WatchScreen screen(pty.slave, false);
       raise(SIGTERM);
       _exit(0); // not reached
