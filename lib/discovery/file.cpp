@@ -92,14 +92,18 @@ public:
   void run(std::stop_token stop, Sink& sink) override {
     int events = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     int woken = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    std::stop_callback wake_on_stop(stop, [woken] {
-      uint64_t one = 1;
-      [[maybe_unused]] ssize_t n = write(woken, &one, sizeof one);
-    });
-    auto due = std::chrono::steady_clock::now() + m_interval;
-    while (!stop.stop_requested()) {
-      refresh(sink, events);
-      wait_for_change(stop, events, woken, due);
+    {
+      // Scoped: its destructor waits for a wake-up running on the stopping
+      // thread, which must not write to a closed (or reused) descriptor.
+      std::stop_callback wake_on_stop(stop, [woken] {
+        uint64_t one = 1;
+        [[maybe_unused]] ssize_t n = write(woken, &one, sizeof one);
+      });
+      auto due = std::chrono::steady_clock::now() + m_interval;
+      while (!stop.stop_requested()) {
+        refresh(sink, events);
+        wait_for_change(stop, events, woken, due);
+      }
     }
     close(woken);
     if (events >= 0) {
