@@ -11,14 +11,32 @@ namespace {
 constexpr size_t k_flapping_names = 100;
 
 // The final labels without `__` ones, as Prometheus's API shows them.
-model::Labels shown_labels(const JobTarget& t) {
-  model::Labels out;
+template <class Fn> void for_each_shown(const JobTarget& t, Fn fn) {
   t.labels.for_each([&](std::string_view name, std::string_view value) {
     if (!name.starts_with("__")) {
-      out.append_sorted(name, value);
+      fn(name, value);
     }
   });
+}
+
+model::Labels shown_labels(const JobTarget& t) {
+  model::Labels out;
+  for_each_shown(t, [&](std::string_view name, std::string_view value) { out.append_sorted(name, value); });
   return out;
+}
+
+// Whether labels are exactly the pairs for_each passes, in their order,
+// without building a label set of them.
+template <class ForEach> bool same_pairs(const model::Labels& labels, ForEach for_each) {
+  auto it = labels.begin();
+  bool same = true;
+  for_each([&](std::string_view name, std::string_view value) {
+    same = same && it != labels.end() && it->first == name && it->second == value;
+    if (same) {
+      ++it;
+    }
+  });
+  return same && it == labels.end();
 }
 
 // Names whose value is new or different in after, for highlighting.
@@ -94,41 +112,53 @@ void ChurnTracker::update_job(JobChurn& churn, JobState& state, const JobTargets
   churn.delivered = true;
   std::vector<WatchedTarget> list;
   list.reserve(targets.active.size() + targets.dropped.size());
-  std::unordered_map<std::string, size_t> index;
-  index.reserve(targets.active.size());
+  // keys is never reallocated (reserved), so index can view its strings.
   std::vector<std::string> keys;
   keys.reserve(targets.active.size());
+  std::unordered_map<std::string_view, size_t> index;
+  index.reserve(targets.active.size());
   std::vector<bool> kept(state.keys.size(), false);
   size_t added = 0;
   size_t changed = 0;
 
   for (const JobTarget& t : targets.active) {
-    WatchedTarget w;
-    w.labels = shown_labels(t);
-    w.discovered = targets.discovered(t);
-    w.scrape_url = targets.url(t);
-    std::string key = w.scrape_url;
-    if (index.contains(key)) {
-      key = identity_with_labels(w.scrape_url, w.labels);
+    std::string url = targets.url(t);
+    std::string labelled; // the identity when an earlier target has the same URL
+    if (index.contains(url)) {
+      labelled = identity_with_labels(url, shown_labels(t));
     }
+    const std::string& key = labelled.empty() ? url : labelled;
+    WatchedTarget w;
     auto before = state.index.find(key);
     if (before == state.index.end()) {
+      w.labels = shown_labels(t);
+      w.discovered = targets.discovered(t);
+      w.scrape_url = url;
       ++added;
       changes.push_back({now, churn.job, ChangeKind::added, w.labels, {}, w.discovered, w.scrape_url});
       record(churn, state, key, true, baseline, now);
     } else {
       kept[before->second] = true;
-      const WatchedTarget& old = churn.targets[before->second];
-      if (old.labels != w.labels) {
+      WatchedTarget& old = churn.targets[before->second];
+      if (!same_pairs(old.labels, [&](auto fn) { for_each_shown(t, fn); })) {
+        w.labels = shown_labels(t);
+        w.discovered = targets.discovered(t);
+        w.scrape_url = url;
         ++changed;
         w.changed_labels = changed_names(old.labels, w.labels);
         changes.push_back({now, churn.job, ChangeKind::changed, w.labels, old.labels, w.discovered, w.scrape_url});
       } else {
-        w.changed_labels = old.changed_labels;
+        // Unchanged, as nearly all are at each update: the old entry is
+        // moved over, not built again (100,000 targets' label sets
+        // rebuilt at every update were most of watch's time).
+        w = std::move(old);
+        if (!same_pairs(w.discovered, [&](auto fn) { targets.for_each_discovered(t, fn); })) {
+          w.discovered = targets.discovered(t);
+        }
       }
     }
-    index.emplace(key, list.size());
-    keys.push_back(std::move(key));
+    keys.push_back(labelled.empty() ? std::move(url) : std::move(labelled));
+    index.emplace(keys.back(), list.size());
     list.push_back(std::move(w));
   }
   size_t removed = 0;

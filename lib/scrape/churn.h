@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -81,8 +82,8 @@ private:
     size_t removed = 0;
   };
   struct JobState {
-    std::unordered_map<std::string, size_t> index; // identity -> index in JobChurn::targets (active ones)
-    std::vector<std::string> keys;                 // identity of each active target, same order
+    std::vector<std::string> keys;                      // identity of each active target, same order
+    std::unordered_map<std::string_view, size_t> index; // identity (in keys) -> index in JobChurn::targets
     std::unordered_map<std::string, Presence> seen;
     std::vector<Recent> recent; // updates within the window that changed something, oldest first
   };

@@ -181,6 +181,19 @@ TEST_CASE("churn: targets sharing a scrape URL are told apart by their labels") 
   CHECK(f.churn().targets[0].labels.get("a") == "1");
 }
 
+TEST_CASE("churn: an unchanged target is kept as it was; new discovered labels alone are shown, not reported") {
+  Feeder f;
+  f.update({target("127.0.0.1:80", {{"__meta_zone", "z1"}}), target("127.0.0.1:80", {{"a", "2"}})});
+  CHECK(f.update({target("127.0.0.1:80", {{"__meta_zone", "z2"}}), target("127.0.0.1:80", {{"a", "2"}})}).empty());
+  REQUIRE(f.churn().targets.size() == 2);
+  CHECK(f.churn().targets[0].discovered.get("__meta_zone") == "z2");
+  CHECK(f.churn().targets[0].labels.get("instance") == "127.0.0.1:80");
+  CHECK(f.churn().targets[1].labels.get("a") == "2");
+  CHECK(f.churn().targets[1].scrape_url == "http://127.0.0.1:80/metrics"); // not its labelled identity
+  CHECK(f.update({target("127.0.0.1:80", {{"__meta_zone", "z2"}}), target("127.0.0.1:80", {{"a", "3"}})}) ==
+        Changes{"added http://127.0.0.1:80/metrics", "removed http://127.0.0.1:80/metrics"});
+}
+
 TEST_CASE("churn: flapping is coming and going more than once; counts of the last minute age") {
   Feeder f;
   model::Labels a = target("127.0.0.1:80");
