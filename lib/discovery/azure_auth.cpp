@@ -65,7 +65,7 @@ bool number_field(const Json& v, int64_t& out) {
       return true;
     }
     if (v.is_number_float()) {
-      out = static_cast<int64_t>(v.get<double>());
+      out = go_int64(v.get<double>());
       return true;
     }
     if (v.is_string() && !v.get<std::string>().empty()) {

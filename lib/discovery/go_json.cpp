@@ -80,6 +80,14 @@ std::string go_json_string(std::string_view s) {
   return out + "\"";
 }
 
+int64_t go_int64(double f) {
+  // -2^63 is representable, 2^63 is not; NaN fails both comparisons.
+  if (f >= -9223372036854775808.0 && f < 9223372036854775808.0) {
+    return static_cast<int64_t>(f);
+  }
+  return INT64_MIN;
+}
+
 std::string go_value(const Json& v) {
   if (v.is_null()) {
     return "<nil>";

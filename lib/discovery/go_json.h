@@ -35,6 +35,10 @@ Result<Json> parse_json(std::string_view body, std::string_view empty_body_error
 // escaped and invalid UTF-8 bytes as \ufffd.
 std::string go_json_string(std::string_view s);
 
+// Go's int64(f) on amd64: a value out of int64's range, or NaN, gives
+// math.MinInt64 (in C++ that conversion is undefined).
+int64_t go_int64(double f);
+
 // Go's fmt %v of a decoded interface{} value.
 std::string go_value(const Json& v);
 

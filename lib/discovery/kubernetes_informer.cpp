@@ -111,7 +111,9 @@ Result<WatchEvent> parse_watch_event(std::string_view line) {
     }
     const nlohmann::json& object = event.object;
     if (event.type == "ERROR") {
-      event.gone = object.is_object() && object.value("code", 0) == 410;
+      // Status.code is an int32: a fraction or a huge number is no code.
+      const auto code = object.is_object() ? object.find("code") : object.end();
+      event.gone = code != object.end() && code->is_number_integer() && code->get<int64_t>() == 410;
       event.message = object.is_object() ? object.value("message", "watch error") : "watch error";
       return event;
     }

@@ -294,7 +294,7 @@ private:
       return fail("federation answered no usable security token");
     }
     m_token = token;
-    m_expiry = static_cast<int64_t>((*claims)["exp"].get<double>());
+    m_expiry = go_int64((*claims)["exp"].get<double>());
     m_session_key = std::move(*session);
     return {};
   }

@@ -204,7 +204,7 @@ Result<void> append_hypervisor_targets(std::string_view body, int port, std::vec
       if (it->is_string()) {
         id = it->get<std::string>();
       } else if (it->is_number()) {
-        id = std::to_string(static_cast<int64_t>(it->get<double>()));
+        id = std::to_string(go_int64(it->get<double>()));
       } else if (!it->is_null()) {
         return fail(fmt::format("ID has unexpected type: {}", it->is_boolean() ? "bool" : json_kind(*it)));
       }

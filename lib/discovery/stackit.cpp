@@ -77,7 +77,7 @@ Result<int64_t> jwt_expiry(const std::string& token) {
   if (!claims->contains("exp") || !(*claims)["exp"].is_number()) {
     return INT64_MAX; // no expiry claim: never expires
   }
-  return static_cast<int64_t>((*claims)["exp"].get<double>());
+  return go_int64((*claims)["exp"].get<double>());
 }
 
 // Whether a token needs renewing: none yet, or its exp has passed.

@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -57,6 +58,34 @@ constexpr long k_max_redirects_followed = 9;
 // decoding). No SD API answer comes near it, and parsing a JSON body takes
 // several times its size in memory, so a larger body is a fault, not data.
 constexpr size_t k_max_body_bytes = size_t{512} << 20;
+
+// x/oauth2's expires_in of a JSON token response: a number, or a string
+// holding one, read as json.Number.Int64 (so no fraction or exponent),
+// capped at MaxInt32 and kept as an int32.
+Result<long long> oauth2_expires_in(const nlohmann::json& value) {
+  if (!value.is_number() && !value.is_string()) {
+    std::string kind = value.is_boolean() ? "bool" : value.is_array() ? "array" : "object";
+    return tl::unexpected("json: cannot unmarshal " + kind + " into Go value of type json.Number");
+  }
+  std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+  if (value.is_string()) {
+    nlohmann::json number = nlohmann::json::parse(text, nullptr, false);
+    if (!number.is_number() || text.find_first_of(" \t\r\n") != std::string::npos) {
+      return tl::unexpected("json: invalid number literal, trying to unmarshal " + util::go_quote(value.dump()) +
+                            " into Number");
+    }
+  }
+  errno = 0;
+  char* end = nullptr;
+  long long seconds = std::strtoll(text.c_str(), &end, 10);
+  if (*end != '\0') {
+    return tl::unexpected("strconv.ParseInt: parsing " + util::go_quote(text) + ": invalid syntax");
+  }
+  if (errno == ERANGE) {
+    return tl::unexpected("strconv.ParseInt: parsing " + util::go_quote(text) + ": value out of range");
+  }
+  return static_cast<int32_t>(std::min<long long>(seconds, INT32_MAX));
+}
 
 void init_curl_once() {
   static std::once_flag once;
@@ -585,10 +614,12 @@ private:
       if (json.contains("token_type") && json["token_type"].is_string()) {
         type = json["token_type"].get<std::string>();
       }
-      if (json.contains("expires_in") && json["expires_in"].is_number()) {
-        expires_in = json["expires_in"].get<long long>();
-      } else if (json.contains("expires_in") && json["expires_in"].is_string()) {
-        expires_in = std::strtoll(json["expires_in"].get<std::string>().c_str(), nullptr, 10);
+      if (auto it = json.find("expires_in"); it != json.end() && !it->is_null()) {
+        Result<long long> seconds = oauth2_expires_in(*it);
+        if (!seconds) {
+          return fail("oauth2: cannot parse json: " + seconds.error());
+        }
+        expires_in = *seconds;
       }
     }
     if (token.empty()) {

@@ -487,6 +487,58 @@ TEST_SUITE("net::http_client") {
     CHECK(r->body == "MAC t2");
   }
 
+  TEST_CASE("oauth2: expires_in as x/oauth2 reads it: an integer number or string, capped at MaxInt32") {
+    Fixture<> fx;
+    std::mutex mutex;
+    std::string expires_in;
+    int token_requests = 0;
+    fx.server.Post("/token", [&](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard lock(mutex);
+      res.set_content(R"({"access_token":"t","expires_in":)" + expires_in + "}", "application/json");
+      ++token_requests;
+    });
+    serve_auth_echo(fx.server);
+    fx.start();
+    net::HttpClientConfig config;
+    net::OAuth2& oauth2 = config.oauth2.emplace();
+    oauth2.client_id = "id";
+    oauth2.client_secret = {"shh"};
+    oauth2.token_url = fx.url("/token");
+    // The token requests two requests with a fresh client make, or the error.
+    auto requests_for = [&](const std::string& value) -> std::string {
+      {
+        std::lock_guard lock(mutex);
+        expires_in = value;
+        token_requests = 0;
+      }
+      auto client = make_client(config);
+      for (int i = 0; i < 2; ++i) {
+        if (Result<net::HttpResponse> r = get(*client, fx.url("/auth")); !r) {
+          return r.error().substr(r.error().find("oauth2: "));
+        }
+      }
+      std::lock_guard lock(mutex);
+      return std::to_string(token_requests);
+    };
+    CHECK(requests_for("3600") == "1");
+    CHECK(requests_for(R"("3600")") == "1");
+    CHECK(requests_for("null") == "1"); // no expiry
+    CHECK(requests_for("5") == "2");    // within the 10 s margin
+    CHECK(requests_for("-5") == "2");
+    CHECK(requests_for("99999999999") == "1");  // capped at MaxInt32
+    CHECK(requests_for("-4294963696") == "1");  // kept as an int32: 3600
+    CHECK(requests_for("3.5") == R"(oauth2: cannot parse json: strconv.ParseInt: parsing "3.5": invalid syntax)");
+    CHECK(requests_for("1e30").starts_with("oauth2: cannot parse json: strconv.ParseInt: parsing \"1e"));
+    CHECK(requests_for("18446744073709551615") ==
+          R"(oauth2: cannot parse json: strconv.ParseInt: parsing "18446744073709551615": value out of range)");
+    CHECK(requests_for(R"("99999999999999999999")") ==
+          R"(oauth2: cannot parse json: strconv.ParseInt: parsing "99999999999999999999": value out of range)");
+    CHECK(requests_for(R"("soon")") ==
+          R"(oauth2: cannot parse json: json: invalid number literal, trying to unmarshal "\"soon\"" into Number)");
+    CHECK(requests_for("true") ==
+          "oauth2: cannot parse json: json: cannot unmarshal bool into Go value of type json.Number");
+  }
+
   TEST_CASE("secrets never appear in error texts") {
     Fixture<> fx;
     // A token endpoint that echoes what it got, as some do in errors.

@@ -16,6 +16,7 @@
 
 #include "discovery/kubernetes.h"
 #include "discovery/kubernetes_discovery.h"
+#include "discovery/kubernetes_informer.h"
 #include "discovery/kubernetes_roles.h"
 #include "test_util.h"
 #include "loopback_server.h"
@@ -365,6 +366,20 @@ TEST_SUITE("discovery::kubernetes") {
     CHECK(k8s::sanitize_label_name("a\xff" "b") == "a_b"); // an invalid byte is one '_'
     CHECK(k8s::join_host_port("10.0.0.1", "80") == "10.0.0.1:80");
     CHECK(k8s::join_host_port("fe80::1", "80") == "[fe80::1]:80");
+  }
+
+  TEST_CASE("kubernetes parse_watch_event: only an integer code 410 in an ERROR event means the version is gone") {
+    auto gone = [](std::string_view code) {
+      auto event = k8s::parse_watch_event(R"({"type":"ERROR","object":{"kind":"Status","code":)" + std::string(code) +
+                                          "}}");
+      REQUIRE(event);
+      return event->gone;
+    };
+    CHECK(gone("410"));
+    CHECK_FALSE(gone("500"));
+    CHECK_FALSE(gone("410.5"));
+    CHECK_FALSE(gone("3.3e25")); // found by the fuzzer: converting it to an int was undefined
+    CHECK_FALSE(gone("\"410\""));
   }
 
   TEST_CASE("kubernetes pod_group: every label of a pod, containers then init containers") {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "discovery/openstack.h"
 #include "discovery/openstack_keystone.h"
@@ -211,6 +212,23 @@ TEST_SUITE("openstack_sd") {
     CHECK(r.error() ==
           "json: cannot unmarshal object into Go struct field .hypervisors of type []hypervisors.Hypervisor");
     CHECK(openstack::append_hypervisor_targets("", 80, targets).error() == "unexpected end of JSON input");
+  }
+
+  TEST_CASE("openstack: a numeric hypervisor id is truncated as Go's int(float64) on amd64") {
+    auto id_of = [](std::string_view id) {
+      std::vector<model::Labels> targets;
+      REQUIRE(openstack::append_hypervisor_targets(
+          fmt::format(R"({{"hypervisors": [{{"id": {}, "host_ip": "10.1.0.1", "hypervisor_version": 1,
+                          "free_disk_gb": 1, "local_gb": 2, "cpu_info": ""}}]}})",
+                      id),
+          80, targets));
+      REQUIRE(targets.size() == 1);
+      return std::string(targets[0].get("__meta_openstack_hypervisor_id"));
+    };
+    CHECK(id_of("4.9") == "4");
+    CHECK(id_of("-4.9") == "-4");
+    CHECK(id_of("1e30") == "-9223372036854775808"); // out of range: undefined in C++, MinInt64 in Go
+    CHECK(id_of("-1e30") == "-9223372036854775808");
   }
 
   TEST_CASE("openstack: instance mapping with Nova floating IPs") {
