@@ -10,8 +10,19 @@
 
 #include "discovery/kubernetes_kubeconfig.h"
 
+namespace {
+
+// One file for every input, removed when the process exits.
+struct InputFile {
+  std::string path = "/tmp/sdscope-kubeconfig-fuzz-" + std::to_string(getpid()) + ".yml";
+  ~InputFile() { unlink(path.c_str()); }
+};
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/tmp/sdscope-kubeconfig-fuzz-" + std::to_string(getpid()) + ".yml";
+  static const InputFile input;
+  const std::string& path = input.path;
   FILE* file = std::fopen(path.c_str(), "wb");
   if (file == nullptr) {
     return 0;
