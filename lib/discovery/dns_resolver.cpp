@@ -41,15 +41,12 @@ std::optional<ares_addr_port_node> server_address(const std::string& server, boo
   std::string host = server;
   int port = 53;
   if (with_port) {
-    size_t colon = server.rfind(':');
-    if (colon == std::string::npos) {
+    util::HostPort split = util::split_host_port(server);
+    if (!split.ok()) {
       return std::nullopt;
     }
-    host = server.substr(0, colon);
-    port = std::atoi(server.c_str() + colon + 1);
-    if (host.size() > 1 && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
-    }
+    host = split.host;
+    port = std::atoi(std::string(split.port).c_str());
   }
   if (inet_pton(AF_INET, host.c_str(), &node.addr.addr4) == 1) {
     node.family = AF_INET;

@@ -181,26 +181,12 @@ Result<std::string> resolve_servers(const std::vector<std::string>& servers) {
     std::string server = configured.find(':') == std::string::npos
                              ? util::join_host_port(configured, std::to_string(k_default_port))
                              : configured;
-    std::string host;
-    std::string port;
-    if (!server.empty() && server[0] == '[') {
-      size_t close = server.find(']');
-      if (close == std::string::npos) {
-        return fail(fmt::format("address {}: missing ']' in address", server));
-      }
-      if (close + 1 >= server.size() || server[close + 1] != ':') {
-        return fail(fmt::format("address {}: missing port in address", server));
-      }
-      host = server.substr(1, close - 1);
-      port = server.substr(close + 2);
-    } else {
-      size_t colon = server.rfind(':');
-      host = server.substr(0, colon);
-      port = server.substr(colon + 1);
-      if (host.find(':') != std::string::npos) {
-        return fail(fmt::format("address {}: too many colons in address", server));
-      }
+    util::HostPort split = util::split_host_port(server);
+    if (!split.ok()) {
+      return fail(fmt::format("address {}: {}", server, split.error));
     }
+    const std::string host(split.host);
+    const std::string port(split.port);
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

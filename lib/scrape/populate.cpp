@@ -76,48 +76,6 @@ void append_query_pair(std::string& out, std::string_view key, std::string_view 
 
 } // namespace
 
-HostPort split_host_port(std::string_view hostport) {
-  constexpr std::string_view missing_port = "missing port in address";
-  constexpr std::string_view too_many_colons = "too many colons in address";
-  auto fail = [](std::string_view why) { return HostPort{{}, {}, why}; };
-
-  size_t i = hostport.rfind(':');
-  if (i == std::string_view::npos) {
-    return fail(missing_port);
-  }
-  std::string_view host;
-  size_t j = 0;
-  size_t k = 0;
-  if (hostport[0] == '[') {
-    // Expect the first ']' just before the last ':'.
-    size_t end = hostport.find(']');
-    if (end == std::string_view::npos) {
-      return fail("missing ']' in address");
-    }
-    if (end + 1 == hostport.size()) {
-      return fail(missing_port);
-    }
-    if (end + 1 != i) {
-      return fail(hostport[end + 1] == ':' ? too_many_colons : missing_port);
-    }
-    host = hostport.substr(1, end - 1);
-    j = 1;
-    k = end + 1;
-  } else {
-    host = hostport.substr(0, i);
-    if (host.find(':') != std::string_view::npos) {
-      return fail(too_many_colons);
-    }
-  }
-  if (hostport.find('[', j) != std::string_view::npos) {
-    return fail("unexpected '[' in address");
-  }
-  if (hostport.find(']', k) != std::string_view::npos) {
-    return fail("unexpected ']' in address");
-  }
-  return HostPort{host, hostport.substr(i + 1), {}};
-}
-
 Populator::Populator(const JobSettings& job, PopulateOptions options)
     : m_job(&job), m_options(options), m_interval(model::format_text(job.scrape_interval)),
       m_timeout(model::format_text(job.scrape_timeout)) {
@@ -198,8 +156,8 @@ std::string Populator::relabel_and_check(model::Labels& labels, Target& target) 
   }
   // 6. Default port (§5.3).
   std::string scheme(labels.get(k_scheme));
-  HostPort split = split_host_port(addr);
-  bool add_port = !split.ok() && split_host_port(addr + ":1234").ok();
+  util::HostPort split = util::split_host_port(addr);
+  bool add_port = !split.ok() && util::split_host_port(addr + ":1234").ok();
   if (m_options.no_default_scrape_port) {
     // Strip a port that is the scheme's default; `instance` keeps addr.
     if ((scheme == "http" && split.port == "80") || (scheme == "https" && split.port == "443")) {

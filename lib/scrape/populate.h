@@ -147,17 +147,4 @@ std::string scrape_url(const model::PackedLabels& labels,
 // The labels without any `__`-prefixed name (what series and UIs show).
 model::Labels public_labels(const model::Labels& labels);
 
-// Go's net.SplitHostPort (§3.5). On failure host and port are empty and error
-// is Go's reason ("missing port in address", "too many colons in address",
-// "missing ']' in address", "unexpected '[' in address",
-// "unexpected ']' in address"); Go's full message is
-// `address <hostport>: <reason>`.
-struct HostPort {
-  std::string_view host;
-  std::string_view port;
-  std::string_view error;
-  bool ok() const { return error.empty(); }
-};
-HostPort split_host_port(std::string_view hostport);
-
 } // namespace sdscope::scrape

@@ -232,6 +232,48 @@ std::string join_host_port(std::string_view host, std::string_view port) {
   return out;
 }
 
+HostPort split_host_port(std::string_view hostport) {
+  constexpr std::string_view missing_port = "missing port in address";
+  constexpr std::string_view too_many_colons = "too many colons in address";
+  auto fail = [](std::string_view why) { return HostPort{{}, {}, why}; };
+
+  size_t i = hostport.rfind(':');
+  if (i == std::string_view::npos) {
+    return fail(missing_port);
+  }
+  std::string_view host;
+  size_t j = 0;
+  size_t k = 0;
+  if (hostport[0] == '[') {
+    // Expect the first ']' just before the last ':'.
+    size_t end = hostport.find(']');
+    if (end == std::string_view::npos) {
+      return fail("missing ']' in address");
+    }
+    if (end + 1 == hostport.size()) {
+      return fail(missing_port);
+    }
+    if (end + 1 != i) {
+      return fail(hostport[end + 1] == ':' ? too_many_colons : missing_port);
+    }
+    host = hostport.substr(1, end - 1);
+    j = 1;
+    k = end + 1;
+  } else {
+    host = hostport.substr(0, i);
+    if (host.find(':') != std::string_view::npos) {
+      return fail(too_many_colons);
+    }
+  }
+  if (hostport.find('[', j) != std::string_view::npos) {
+    return fail("unexpected '[' in address");
+  }
+  if (hostport.find(']', k) != std::string_view::npos) {
+    return fail("unexpected ']' in address");
+  }
+  return HostPort{host, hostport.substr(i + 1), {}};
+}
+
 namespace {
 
 bool is_unreserved(unsigned char c) {

@@ -40,6 +40,19 @@ std::string clean_path(std::string_view path);
 // colon (IPv6).
 std::string join_host_port(std::string_view host, std::string_view port);
 
+// Go's net.SplitHostPort. On failure host and port are empty and error
+// is Go's reason ("missing port in address", "too many colons in address",
+// "missing ']' in address", "unexpected '[' in address",
+// "unexpected ']' in address"); Go's full message is
+// `address <hostport>: <reason>`.
+struct HostPort {
+  std::string_view host;
+  std::string_view port;
+  std::string_view error;
+  bool ok() const { return error.empty(); }
+};
+HostPort split_host_port(std::string_view hostport);
+
 // Go's url.QueryEscape: unreserved bytes as is, ' ' as '+', the rest %XX.
 std::string query_escape(std::string_view s);
 // Go's url.PathEscape (one path segment): also keeps $&+:=@, escapes '/'.

@@ -2,6 +2,7 @@
 
 #include "relabel/rule.h"
 #include "scrape/populate.h"
+#include "util/strings.h"
 #include "test_util.h"
 
 // Expected values marked "promtool 2.42" were confirmed with Debian's
@@ -333,14 +334,14 @@ TEST_SUITE("scrape") {
 
   TEST_CASE("split_host_port follows net.SplitHostPort") {
     auto ok = [](std::string_view hp, std::string_view host, std::string_view port) {
-      scrape::HostPort r = scrape::split_host_port(hp);
+      util::HostPort r = util::split_host_port(hp);
       INFO(hp);
       CHECK(r.ok());
       CHECK(r.host == host);
       CHECK(r.port == port);
     };
     auto fails = [](std::string_view hp, std::string_view why) {
-      scrape::HostPort r = scrape::split_host_port(hp);
+      util::HostPort r = util::split_host_port(hp);
       INFO(hp);
       CHECK(r.error == why);
       CHECK(r.host.empty());

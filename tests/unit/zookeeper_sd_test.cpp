@@ -230,6 +230,9 @@ TEST_SUITE("discovery::zookeeper") {
     bad = discovery::zookeeper::resolve_servers({"[::1]"});
     REQUIRE(!bad);
     CHECK(bad.error() == "address [::1]: missing port in address");
+    bad = discovery::zookeeper::resolve_servers({"zk]1:2181"});
+    REQUIRE(!bad);
+    CHECK(bad.error() == "address zk]1:2181: unexpected ']' in address");
   }
 
   TEST_CASE("tree cache: first read, changes, deletions, a vanished root and the resync") {
