@@ -61,6 +61,16 @@ Result<net::HttpResponse> get(net::HttpClient& client, const std::string& url, n
 
 std::string error_of(const Result<net::HttpResponse>& r) { return r ? std::string("<no error>") : r.error(); }
 
+// A client config that fetches tokens from token_url as client "id".
+net::HttpClientConfig oauth2_client(const std::string& token_url, const std::string& secret) {
+  net::HttpClientConfig config;
+  net::OAuth2& oauth2 = config.oauth2.emplace();
+  oauth2.client_id = "id";
+  oauth2.client_secret = {secret};
+  oauth2.token_url = token_url;
+  return config;
+}
+
 // Echoes the Authorization header, "-" when absent.
 void serve_auth_echo(httplib::Server& server) {
   server.Get("/auth", [](const httplib::Request& req, httplib::Response& res) {
@@ -473,11 +483,7 @@ TEST_SUITE("net::http_client") {
     });
     serve_auth_echo(fx.server);
     fx.start();
-    net::HttpClientConfig config;
-    net::OAuth2& oauth2 = config.oauth2.emplace();
-    oauth2.client_id = "id";
-    oauth2.client_secret = {"shh-secret"};
-    oauth2.token_url = fx.url("/token");
+    net::HttpClientConfig config = oauth2_client(fx.url("/token"), "shh-secret");
     auto client = make_client(config);
     Result<net::HttpResponse> r = get(*client, fx.url("/auth"));
     REQUIRE(r);
@@ -499,12 +505,8 @@ TEST_SUITE("net::http_client") {
     });
     serve_auth_echo(fx.server);
     fx.start();
-    net::HttpClientConfig config;
-    net::OAuth2& oauth2 = config.oauth2.emplace();
-    oauth2.client_id = "id";
-    oauth2.client_secret = {"shh"};
-    oauth2.token_url = fx.url("/token");
-    // The token requests two requests with a fresh client make, or the error.
+    net::HttpClientConfig config = oauth2_client(fx.url("/token"), "shh");
+    // How many token requests two GETs by a fresh client cause, or the error.
     auto requests_for = [&](const std::string& value) -> std::string {
       {
         std::lock_guard lock(mutex);
@@ -548,11 +550,7 @@ TEST_SUITE("net::http_client") {
     });
     fx.start();
 
-    net::HttpClientConfig config;
-    net::OAuth2& oauth2 = config.oauth2.emplace();
-    oauth2.client_id = "id";
-    oauth2.client_secret = {"oauth-client-secret"};
-    oauth2.token_url = fx.url("/token");
+    net::HttpClientConfig config = oauth2_client(fx.url("/token"), "oauth-client-secret");
     Result<net::HttpResponse> r = get(*make_client(config), fx.url("/x"));
     REQUIRE(!r);
     CHECK(r.error().starts_with("Get \"" + fx.url("/x") + "\": oauth2: cannot fetch token: 401 Unauthorized"));
