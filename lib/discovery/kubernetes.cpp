@@ -21,38 +21,6 @@ constexpr std::string_view k_roles[] = {"node", "pod", "service", "endpoints", "
 
 // ---- fields.ParseSelector ----
 
-// Decodes the rune at s[i] as Go's range loop does: an invalid byte is
-// U+FFFD of width 1.
-char32_t decode_rune(std::string_view s, size_t i, size_t& width) {
-  auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0; };
-  auto cont = [&](size_t k) { return (byte(k) & 0xC0) == 0x80; };
-  unsigned char b = byte(0);
-  width = 1;
-  if (b < 0x80) {
-    return b;
-  }
-  if (b >= 0xC2 && b <= 0xDF && cont(1)) {
-    width = 2;
-    return static_cast<char32_t>(((b & 0x1F) << 6) | (byte(1) & 0x3F));
-  }
-  if (b >= 0xE0 && b <= 0xEF && cont(1) && cont(2)) {
-    char32_t r = static_cast<char32_t>(((b & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F));
-    if (r >= 0x800 && (r < 0xD800 || r > 0xDFFF)) {
-      width = 3;
-      return r;
-    }
-  }
-  if (b >= 0xF0 && b <= 0xF4 && cont(1) && cont(2) && cont(3)) {
-    char32_t r = static_cast<char32_t>(((b & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) |
-                                       (byte(3) & 0x3F));
-    if (r >= 0x10000 && r <= 0x10FFFF) {
-      width = 4;
-      return r;
-    }
-  }
-  return 0xFFFD;
-}
-
 // The rune's UTF-8 text (U+FFFD for an invalid byte, as string([]rune{r})).
 std::string rune_text(std::string_view s, size_t i, size_t width, char32_t r) {
   return r == 0xFFFD && width == 1 ? std::string("\xEF\xBF\xBD") : std::string(s.substr(i, width));
@@ -102,7 +70,7 @@ std::string unescape_value(std::string_view s) {
   bool in_slash = false;
   size_t width = 1;
   for (size_t i = 0; i < s.size(); i += width) {
-    char32_t r = decode_rune(s, i, width);
+    char32_t r = util::decode_rune(s, i, width);
     if (in_slash) {
       if (r != '\\' && r != ',' && r != '=') {
         return "invalid field selector: invalid escape sequence: \\" + rune_text(s, i, width, r);

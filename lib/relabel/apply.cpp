@@ -323,51 +323,6 @@ bool is_digit(char32_t r) {
   return find_range(k_digit_ranges, r) != nullptr;
 }
 
-constexpr char32_t k_rune_error = 0xFFFD;
-
-// utf8.DecodeRuneInString: an invalid or truncated sequence decodes as
-// (U+FFFD, 1); s must not be empty.
-char32_t decode_rune(std::string_view s, size_t& width) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(0);
-  width = 1;
-  if (c < 0x80) {
-    return c;
-  }
-  size_t len = 0;
-  char32_t rune = 0;
-  char32_t min = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    rune = c & 0x1F;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    rune = c & 0x0F;
-    min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    rune = c & 0x07;
-    min = 0x10000;
-  } else {
-    return k_rune_error;
-  }
-  if (s.size() < len) {
-    return k_rune_error;
-  }
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(k) & 0xC0) != 0x80) {
-      return k_rune_error;
-    }
-    rune = (rune << 6) | (byte(k) & 0x3F);
-  }
-  if (rune < min || rune > 0x10FFFF || (rune >= 0xD800 && rune <= 0xDFFF)) {
-    return k_rune_error;
-  }
-  width = len;
-  return rune;
-}
-
 // strings.ToUpper / strings.ToLower.
 std::string convert_case(std::string_view s, Case c) {
   bool ascii = std::all_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
@@ -383,7 +338,7 @@ std::string convert_case(std::string_view s, Case c) {
   // to itself and is written out as U+FFFD.
   while (!s.empty()) {
     size_t width = 0;
-    char32_t r = decode_rune(s, width);
+    char32_t r = util::decode_rune(s, 0, width);
     util::append_utf8(out, map_case(r, c));
     s.remove_prefix(width);
   }
@@ -411,7 +366,7 @@ bool extract(std::string_view str, Reference& ref) {
   size_t i = 0;
   while (i < str.size()) {
     size_t width = 0;
-    char32_t r = decode_rune(str.substr(i), width);
+    char32_t r = util::decode_rune(str, i, width);
     if (!is_letter(r) && !is_digit(r) && r != '_') {
       break;
     }
@@ -576,7 +531,7 @@ void replace_all_to(std::string& out, const re2::RE2& re, std::string_view src, 
     // Advance past this match; always advance at least one character.
     size_t width = 0;
     if (search_pos < src.size()) {
-      decode_rune(src.substr(search_pos), width);
+      util::decode_rune(src, search_pos, width);
     }
     if (search_pos + width > a1) {
       search_pos += width;

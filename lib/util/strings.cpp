@@ -46,6 +46,16 @@ size_t utf8_sequence(std::string_view s, size_t i, char32_t& rune) {
   return len;
 }
 
+char32_t decode_rune(std::string_view s, size_t i, size_t& width) {
+  char32_t rune = 0;
+  width = utf8_sequence(s, i, rune);
+  if (width == 0) {
+    width = 1;
+    return 0xFFFD;
+  }
+  return rune;
+}
+
 void append_utf8(std::string& out, char32_t rune) {
   if (rune < 0x80) {
     out += static_cast<char>(rune);

@@ -14,6 +14,9 @@ std::string go_quote(std::string_view s);
 // Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when it is
 // invalid (overlong, surrogate, out of range or cut short).
 size_t utf8_sequence(std::string_view s, size_t i, char32_t& rune);
+// Go's utf8.DecodeRuneInString(s[i:]) for i < s.size(): the rune and its
+// width, or U+FFFD of width 1 for an invalid byte.
+char32_t decode_rune(std::string_view s, size_t i, size_t& width);
 // Appends rune (at most U+10FFFF) encoded as UTF-8.
 void append_utf8(std::string& out, char32_t rune);
 
