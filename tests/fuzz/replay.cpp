@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ int fuzz_file_sd_yaml(const uint8_t* data, size_t size);
 int fuzz_http_sd(const uint8_t* data, size_t size);
 int fuzz_kubeconfig(const uint8_t* data, size_t size);
 int fuzz_kubernetes(const uint8_t* data, size_t size);
+int fuzz_xml(const uint8_t* data, size_t size);
 }
 
 namespace {
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
       {"http_sd", fuzz_http_sd},
       {"kubeconfig", fuzz_kubeconfig},
       {"kubernetes", fuzz_kubernetes},
+      {"xml", fuzz_xml},
   };
   // ASan reports a SEGV itself (with its stack), then calls back.
 #if defined(__SANITIZE_ADDRESS__)
@@ -108,9 +111,10 @@ int main(int argc, char** argv) {
       std::ifstream file(input, std::ios::binary);
       const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
       // An allocation of exactly the input's size, as libFuzzer makes, so
-      // ASan catches a read one past its end.
-      const std::vector<uint8_t> data(bytes.begin(), bytes.end());
-      entry_point->second(data.data(), data.size());
+      // ASan catches a read one past its end; never null, even when empty.
+      const std::unique_ptr<uint8_t[]> data(new uint8_t[bytes.size()]);
+      std::memcpy(data.get(), bytes.data(), bytes.size());
+      entry_point->second(data.get(), bytes.size());
     }
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     std::printf("%-13s %6zu inputs  %6.1f s\n", entry_point->first.c_str(), inputs.size(), took.count());
