@@ -175,8 +175,8 @@ AdcEnvironment AdcEnvironment::process() {
   };
   // Go's guessUnixHomeDir: $HOME, else the user database.
   env.home = [] {
-    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-      return std::string(home);
+    if (const char* home_dir = std::getenv("HOME"); home_dir != nullptr && *home_dir != '\0') {
+      return std::string(home_dir);
     }
     const passwd* pw = getpwuid(getuid());
     return std::string(pw != nullptr && pw->pw_dir != nullptr ? pw->pw_dir : "");
