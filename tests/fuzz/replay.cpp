@@ -21,6 +21,10 @@
 
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 extern "C" {
 int fuzz_config(const uint8_t* data, size_t size);
 int fuzz_consul(const uint8_t* data, size_t size);
@@ -54,11 +58,7 @@ void on_fatal_signal(int signal) {
   std::raise(signal);
 }
 
-}  // namespace
-
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/common_interface_defs.h>
-#endif
+} // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
