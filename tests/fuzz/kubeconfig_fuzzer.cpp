@@ -18,7 +18,7 @@ struct InputFile {
   ~InputFile() { unlink(path.c_str()); }
 };
 
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const InputFile input;
